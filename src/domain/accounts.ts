@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Role, UserRow, UserUpdate } from '../store/schema.js';
+import { workingHoursSchema, type WorkingHours } from '../shared/wire.js';
+import type { Ctx } from './context.js';
+import type { Deps } from './deps.js';
+import { AppError, forbidden, notFound, validationFailed } from './errors.js';
+import { hashPassword, passwordProblem } from './passwords.js';
+
+export const emailSchema = z
+  .string()
+  .trim()
+  .max(254)
+  .pipe(z.email({ error: 'Enter a valid email address' }));
+
+export interface NewAccount {
+  role: Role;
+  email: string;
+  name: string;
+  password: string;
+  dateOfBirth?: string | null | undefined;
+  specialty?: string | null | undefined;
+  workingHours?: WorkingHours | null | undefined;
+  outOfOffice?: string | null | undefined;
+  photoFileId?: string | null | undefined;
+}
+
+export interface AccountChanges {
+  name?: string | undefined;
+  email?: string | undefined;
+  specialty?: string | null | undefined;
+  dateOfBirth?: string | null | undefined;
+  workingHours?: WorkingHours | null | undefined;
+  outOfOffice?: string | null | undefined;
+  disabled?: boolean | undefined;
+}
+
+const isAdminOrSystem = (ctx: Ctx) => ctx.actor.role === 'admin';
+
+export class AccountService {
+  constructor(private readonly deps: Deps) {}
+
+  async create(ctx: Ctx, input: NewAccount): Promise<UserRow> {
+    if (!isAdminOrSystem(ctx)) throw forbidden();
+    const email = emailSchema.safeParse(input.email);
+    if (!email.success) throw validationFailed('Enter a valid email address', 'email');
+    const problem = passwordProblem(input.password);
+    if (problem) throw validationFailed(problem, 'password');
+    const name = input.name.trim();
+    if (!name) throw validationFailed('Name is required', 'name');
+    if (input.workingHours) workingHoursSchema.parse(input.workingHours);
+    const hash = await hashPassword(input.password, this.deps.passwordParams);
+    const now = this.deps.clock.now();
+    const row: UserRow = {
+      id: randomUUID(),
+      role: input.role,
+      email: email.data,
+      email_lower: email.data.toLowerCase(),
+      name,
+      password_hash: hash,
+      date_of_birth: input.dateOfBirth ?? null,
+      specialty: input.role === 'practitioner' ? (input.specialty ?? null) : null,
+      working_hours: input.workingHours ? JSON.stringify(input.workingHours) : null,
+      out_of_office: input.outOfOffice ?? null,
+      photo_file_id: input.photoFileId ?? null,
+      disabled_at: null,
+      created_at: now,
+      updated_at: now,
+    };
+    await this.deps.store.transaction(async (tx) => {
+      if (await tx.users.findByEmail(row.email_lower)) {
+        throw new AppError('email_taken', 'An account with this email address already exists');
+      }
+      await tx.users.insert(row);
+      await tx.audit.record({
+        at: now,
+        actorId: ctx.actor.id,
+        actorRole: ctx.actor.role,
+        action: 'user.create',
+        targetType: 'user',
+        targetId: row.id,
+        ip: ctx.ip,
+        detail: { role: row.role },
+      });
+    });
+    return row;
+  }
+
+  async update(ctx: Ctx, id: string, changes: AccountChanges): Promise<UserRow> {
+    const self = ctx.actor.id === id;
+    if (!isAdminOrSystem(ctx) && !self) throw notFound('User');
+    if (!isAdminOrSystem(ctx) && (changes.disabled !== undefined || changes.email !== undefined))
+      throw forbidden();
+    if (self && changes.disabled)
+      throw new AppError('conflict', 'You cannot disable your own account');
+    const now = this.deps.clock.now();
+    let endedSessions: string[] = [];
+    const updated = await this.deps.store.transaction(async (tx) => {
+      const user = await tx.users.findById(id);
+      if (!user) throw notFound('User');
+      const set: UserUpdate = { updated_at: now };
+      if (changes.name !== undefined) {
+        if (!changes.name.trim()) throw validationFailed('Name is required', 'name');
+        set.name = changes.name.trim();
+      }
+      if (changes.email !== undefined) {
+        const email = emailSchema.safeParse(changes.email);
+        if (!email.success) throw validationFailed('Enter a valid email address', 'email');
+        const other = await tx.users.findByEmail(email.data);
+        if (other && other.id !== id)
+          throw new AppError('email_taken', 'An account with this email address already exists');
+        set.email = email.data;
+        set.email_lower = email.data.toLowerCase();
+      }
+      if (changes.specialty !== undefined && user.role === 'practitioner')
+        set.specialty = changes.specialty;
+      if (changes.dateOfBirth !== undefined) set.date_of_birth = changes.dateOfBirth;
+      if (changes.workingHours !== undefined) {
+        set.working_hours = changes.workingHours ? JSON.stringify(changes.workingHours) : null;
+      }
+      if (changes.outOfOffice !== undefined) set.out_of_office = changes.outOfOffice || null;
+      if (changes.disabled !== undefined)
+        set.disabled_at = changes.disabled ? (user.disabled_at ?? now) : null;
+      await tx.users.update(id, set);
+      if (changes.disabled) endedSessions = await tx.sessions.deleteForUser(id);
+      await tx.audit.record({
+        at: now,
+        actorId: ctx.actor.id,
+        actorRole: ctx.actor.role,
+        action:
+          changes.disabled === true
+            ? 'user.disable'
+            : changes.disabled === false
+              ? 'user.enable'
+              : 'user.update',
+        targetType: 'user',
+        targetId: id,
+        ip: ctx.ip,
+        detail: { fields: Object.keys(changes).sort().join(',') },
+      });
+      const row = await tx.users.findById(id);
+      if (!row) throw notFound('User');
+      return row;
+    });
+    if (changes.disabled) {
+      this.deps.bus.publish({
+        t: 'session.ended',
+        userId: id,
+        sessionIds: endedSessions,
+        reason: 'disabled',
+      });
+    }
+    return updated;
+  }
+
+  async resetPassword(ctx: Ctx, id: string, password: string): Promise<void> {
+    if (!isAdminOrSystem(ctx)) throw notFound('User');
+    const problem = passwordProblem(password);
+    if (problem) throw validationFailed(problem, 'password');
+    const hash = await hashPassword(password, this.deps.passwordParams);
+    const now = this.deps.clock.now();
+    const ended = await this.deps.store.transaction(async (tx) => {
+      if (!(await tx.users.findById(id))) throw notFound('User');
+      await tx.users.update(id, { password_hash: hash, updated_at: now });
+      const ended = await tx.sessions.deleteForUser(id);
+      await tx.audit.record({
+        at: now,
+        actorId: ctx.actor.id,
+        actorRole: ctx.actor.role,
+        action: 'user.password_reset',
+        targetType: 'user',
+        targetId: id,
+        ip: ctx.ip,
+      });
+      return ended;
+    });
+    this.deps.bus.publish({
+      t: 'session.ended',
+      userId: id,
+      sessionIds: ended,
+      reason: 'password_reset',
+    });
+  }
+
+  async list(
+    ctx: Ctx,
+    filter: { role?: Role | undefined; query?: string | undefined },
+  ): Promise<UserRow[]> {
+    if (!isAdminOrSystem(ctx)) throw forbidden();
+    return this.deps.store.users.list(filter);
+  }
+
+  async get(ctx: Ctx, id: string): Promise<UserRow> {
+    if (!isAdminOrSystem(ctx) && ctx.actor.id !== id) throw notFound('User');
+    const user = await this.deps.store.users.findById(id);
+    if (!user) throw notFound('User');
+    return user;
+  }
+}

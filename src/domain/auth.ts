@@ -1,0 +1,167 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { SessionRow, UserRow } from '../store/schema.js';
+import type { Deps } from './deps.js';
+import { AppError } from './errors.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+
+export interface Authenticated {
+  user: UserRow;
+  session: SessionRow;
+}
+
+export const hashToken = (token: string): string =>
+  createHash('sha256').update(token).digest('hex');
+
+export class AuthService {
+  // Verified against when the email is unknown, so a miss costs as much as a hit and
+  // response time does not reveal which addresses have accounts.
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(private readonly deps: Deps) {}
+
+  async login(
+    email: string,
+    password: string,
+    meta: { ip: string | null; userAgent: string | null },
+  ): Promise<Authenticated & { token: string }> {
+    const { store, clock, loginLimits } = this.deps;
+    const now = clock.now();
+    const emailKey = `login:account:${email.trim().toLowerCase()}`;
+    const ipKey = `login:ip:${meta.ip ?? 'unknown'}`;
+    const [account, ip] = await Promise.all([
+      store.rateLimits.peek(emailKey, now, loginLimits.windowMs),
+      store.rateLimits.peek(ipKey, now, loginLimits.windowMs),
+    ]);
+    const blockedUntil = Math.max(
+      account.count >= loginLimits.perAccount ? account.resetAt : 0,
+      ip.count >= loginLimits.perIp ? ip.resetAt : 0,
+    );
+    if (blockedUntil > 0) {
+      await store.audit.record({
+        at: now,
+        actorId: null,
+        actorRole: null,
+        action: 'auth.login_throttled',
+        targetType: 'user',
+        targetId: (await store.users.findByEmail(email))?.id ?? null,
+        ip: meta.ip,
+      });
+      throw new AppError('rate_limited', 'Too many sign-in attempts. Please wait and try again.', {
+        retryAfterSeconds: Math.max(1, Math.ceil((blockedUntil - now) / 1000)),
+      });
+    }
+    await store.rateLimits.hit(ipKey, now, loginLimits.windowMs);
+
+    const user = await store.users.findByEmail(email);
+    this.dummyHash ??= hashPassword('not a real password', this.deps.passwordParams);
+    const ok = await verifyPassword(password, user?.password_hash ?? (await this.dummyHash));
+    if (!user || !ok || user.disabled_at !== null) {
+      await store.rateLimits.hit(emailKey, now, loginLimits.windowMs);
+      await store.audit.record({
+        at: now,
+        actorId: user?.id ?? null,
+        actorRole: user?.role ?? null,
+        action: 'auth.login_failed',
+        targetType: 'user',
+        targetId: user?.id ?? null,
+        ip: meta.ip,
+        detail: { reason: !user ? 'unknown_email' : !ok ? 'wrong_password' : 'disabled' },
+      });
+      throw new AppError('invalid_credentials', 'The email or password is not right');
+    }
+
+    // A fresh token at every login: a session id planted before login is never reused.
+    const token = randomBytes(32).toString('base64url');
+    const session: SessionRow = {
+      id_hash: hashToken(token),
+      user_id: user.id,
+      csrf_token: randomBytes(32).toString('base64url'),
+      created_at: now,
+      last_seen_at: now,
+      ip: meta.ip,
+      user_agent: meta.userAgent?.slice(0, 300) ?? null,
+    };
+    await store.transaction(async (tx) => {
+      await tx.sessions.insert(session);
+      await tx.rateLimits.clear(emailKey);
+      await tx.audit.record({
+        at: now,
+        actorId: user.id,
+        actorRole: user.role,
+        action: 'auth.login',
+        targetType: 'session',
+        targetId: session.id_hash.slice(0, 12),
+        ip: meta.ip,
+      });
+    });
+    return { user, session, token };
+  }
+
+  /** Resolves a session token; an expired, unknown or disabled one gives undefined. */
+  async authenticate(
+    token: string,
+    opts: { touch: boolean } = { touch: true },
+  ): Promise<Authenticated | undefined> {
+    const { store, clock } = this.deps;
+    const idHash = hashToken(token);
+    const found = await store.sessions.findWithUser(idHash);
+    if (!found) return undefined;
+    const now = clock.now();
+    if (found.user.disabled_at !== null) {
+      await store.sessions.delete(idHash);
+      return undefined;
+    }
+    if (this.expired(found.session, now)) {
+      await store.sessions.delete(idHash);
+      await store.audit.record({
+        at: now,
+        actorId: found.user.id,
+        actorRole: found.user.role,
+        action: 'auth.session_expired',
+        targetType: 'session',
+        targetId: idHash.slice(0, 12),
+        ip: null,
+      });
+      this.deps.bus.publish({
+        t: 'session.ended',
+        userId: found.user.id,
+        sessionIds: [idHash],
+        reason: 'expired',
+      });
+      return undefined;
+    }
+    // Touch at most every few seconds: idle expiry stays precise without a write per request.
+    if (opts.touch && now - found.session.last_seen_at > 5_000) {
+      await store.sessions.touch(idHash, now);
+      found.session.last_seen_at = now;
+    }
+    return found;
+  }
+
+  expired(session: Pick<SessionRow, 'created_at' | 'last_seen_at'>, now: number): boolean {
+    const { idleMs, absoluteMs } = this.deps.session;
+    return now - session.last_seen_at > idleMs || now - session.created_at > absoluteMs;
+  }
+
+  async logout(auth: Authenticated, ip: string | null): Promise<void> {
+    const { store, clock } = this.deps;
+    await store.transaction(async (tx) => {
+      await tx.sessions.delete(auth.session.id_hash);
+      await tx.audit.record({
+        at: clock.now(),
+        actorId: auth.user.id,
+        actorRole: auth.user.role,
+        action: 'auth.logout',
+        targetType: 'session',
+        targetId: auth.session.id_hash.slice(0, 12),
+        ip,
+      });
+    });
+    this.deps.bus.publish({
+      t: 'session.ended',
+      userId: auth.user.id,
+      sessionIds: [auth.session.id_hash],
+      reason: 'logout',
+    });
+  }
+}

@@ -1,0 +1,16 @@
+import type { Logger } from 'pino';
+import type { Bus } from '../bus/bus.js';
+import type { Store } from '../store/store.js';
+import type { Clock } from './clock.js';
+import type { ScryptParams } from './passwords.js';
+
+/** What the domain services need from the outside world. */
+export interface Deps {
+  store: Store;
+  clock: Clock;
+  bus: Bus;
+  log: Logger;
+  passwordParams: ScryptParams;
+  session: { idleMs: number; absoluteMs: number };
+  loginLimits: { perAccount: number; perIp: number; windowMs: number };
+}

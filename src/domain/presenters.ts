@@ -1,0 +1,40 @@
+import type { UserRow } from '../store/schema.js';
+import type { PersonWire, UserWire, WorkingHours } from '../shared/wire.js';
+
+export const photoUrl = (u: Pick<UserRow, 'photo_file_id'>): string | null =>
+  u.photo_file_id ? `/api/files/${u.photo_file_id}` : null;
+
+export function parseWorkingHours(raw: string | null): WorkingHours | null {
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw) as WorkingHours;
+  } catch {
+    return null;
+  }
+}
+
+export function presentUser(u: UserRow): UserWire {
+  return {
+    id: u.id,
+    role: u.role,
+    name: u.name,
+    email: u.email,
+    photoUrl: photoUrl(u),
+    specialty: u.specialty,
+    dateOfBirth: u.date_of_birth,
+    workingHours: parseWorkingHours(u.working_hours),
+    outOfOffice: u.out_of_office,
+    disabled: u.disabled_at !== null,
+  };
+}
+
+export function presentPerson(u: UserRow): PersonWire {
+  return {
+    id: u.id,
+    role: u.role,
+    name: u.name,
+    photoUrl: photoUrl(u),
+    specialty: u.role === 'practitioner' ? u.specialty : null,
+    dateOfBirth: u.role === 'patient' ? u.date_of_birth : null,
+  };
+}

@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import pino, { type Logger } from 'pino';
+import { LocalBus, type Bus } from '../bus/bus.js';
+import { systemClock, type Clock } from '../domain/clock.js';
+import { AppError } from '../domain/errors.js';
+import { OWASP_SCRYPT, type ScryptParams } from '../domain/passwords.js';
+import { migrateToLatest, openDatabase, type Database } from '../store/database.js';
+import type { Config } from './config.js';
+import { authRoutes } from './http/auth/auth.routes.js';
+import { filesRoutes } from './http/files.routes.js';
+import { healthRoutes } from './http/health.routes.js';
+import { registerErrorHandling, sendProblem } from './http/problem.js';
+import { registerSecurity } from './http/security.js';
+import { registerWeb } from './http/web.routes.js';
+import { buildServices, type Services } from './services.js';
+
+export interface AppOptions {
+  config: Config;
+  database?: Database;
+  bus?: Bus;
+  clock?: Clock;
+  logger?: Logger;
+  /** Tests may lower the cost for fixture accounts; production always uses OWASP's. */
+  passwordParams?: ScryptParams;
+}
+
+export interface App {
+  app: FastifyInstance;
+  services: Services;
+  close: () => Promise<void>;
+}
+
+// Paths in logs carry ids only; query strings and bodies are never logged.
+const redact = [
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'req.headers.authorization',
+  'res.headers["set-cookie"]',
+];
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({ level: config.logLevel, redact });
+}
+
+export async function buildApp(opts: AppOptions): Promise<App> {
+  const { config } = opts;
+  const log = opts.logger ?? createLogger(config);
+  const database =
+    opts.database ?? openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
+  await migrateToLatest(database);
+  const bus = opts.bus ?? new LocalBus();
+  const services = buildServices({
+    config,
+    database,
+    bus,
+    clock: opts.clock ?? systemClock,
+    log,
+    passwordParams: opts.passwordParams ?? OWASP_SCRYPT,
+  });
+
+  const app = Fastify({
+    loggerInstance: log,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    trustProxy: config.trustProxy,
+    bodyLimit: 256 * 1024,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }) as unknown as FastifyInstance;
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(fastifyCookie);
+  await app.register(fastifyRateLimit, { global: false });
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'carechat API',
+        version: '1',
+        description:
+          'Secure messaging between patients and practitioners. Sign in with POST /api/auth/login; send the returned csrfToken as x-csrf-token on every non-GET request. Errors are application/problem+json with a stable `code`.',
+      },
+      components: {
+        securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'carechat_session' } },
+      },
+      security: [{ session: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/api/docs',
+    staticCSP: true,
+    transformStaticCSP: (header) => header,
+    uiConfig: { deepLinking: false },
+  });
+  // The docs are public reading: they describe the API, not anyone's data.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/api/docs')) route.config = { ...(route.config ?? {}), public: true };
+  });
+
+  registerErrorHandling(app);
+  registerSecurity(app, config, services.auth);
+
+  // An attacker could search for valid URLs if 404 handling is not rate limited.
+  app.setNotFoundHandler(
+    { preHandler: app.rateLimit({ max: 60, timeWindow: 60_000 }) },
+    (request, reply) => sendProblem(reply, new AppError('not_found', 'Not found')),
+  );
+
+  await app.register(healthRoutes(services));
+  await app.register(authRoutes(services));
+  await app.register(filesRoutes(services));
+  registerWeb(app, config.webRoot ?? fileURLToPath(new URL('../../dist/web', import.meta.url)));
+
+  await app.ready();
+  return {
+    app,
+    services,
+    close: async () => {
+      await app.close();
+      await bus.close();
+      if (!opts.database) await database.close();
+    },
+  };
+}

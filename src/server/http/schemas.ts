@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    status: z.number().int(),
+    title: z.string(),
+    code: z.string(),
+    requestId: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .describe('RFC 9457 problem details');
+
+/** Documented error answers; the error handler sends them with its own serializer. */
+export const problemResponses = {
+  '4xx': problemSchema,
+  '5xx': problemSchema,
+} as const;
+
+export const idParams = z.object({ id: z.string().min(1).max(64) });

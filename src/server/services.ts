@@ -1,0 +1,54 @@
+import type { Logger } from 'pino';
+import type { Bus } from '../bus/bus.js';
+import { AccountService } from '../domain/accounts.js';
+import { AuthService } from '../domain/auth.js';
+import type { Clock } from '../domain/clock.js';
+import type { Deps } from '../domain/deps.js';
+import type { ScryptParams } from '../domain/passwords.js';
+import type { Database } from '../store/database.js';
+import { Store } from '../store/store.js';
+import type { Config } from './config.js';
+
+/** The server's parts, built once and handed to routes and the real-time gateway. */
+export interface Services {
+  config: Config;
+  database: Database;
+  store: Store;
+  bus: Bus;
+  clock: Clock;
+  log: Logger;
+  deps: Deps;
+  auth: AuthService;
+  accounts: AccountService;
+}
+
+export function buildServices(opts: {
+  config: Config;
+  database: Database;
+  bus: Bus;
+  clock: Clock;
+  log: Logger;
+  passwordParams: ScryptParams;
+}): Services {
+  const store = Store.from(opts.database);
+  const deps: Deps = {
+    store,
+    clock: opts.clock,
+    bus: opts.bus,
+    log: opts.log,
+    passwordParams: opts.passwordParams,
+    session: { idleMs: opts.config.sessionIdleMs, absoluteMs: opts.config.sessionAbsoluteMs },
+    loginLimits: {
+      perAccount: opts.config.loginMaxPerAccount,
+      perIp: opts.config.loginMaxPerIp,
+      windowMs: opts.config.loginWindowMs,
+    },
+  };
+  return {
+    ...opts,
+    store,
+    deps,
+    auth: new AuthService(deps),
+    accounts: new AccountService(deps),
+  };
+}

@@ -1,0 +1,15 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import type { Dialect } from '../database.js';
+import { initial } from './0001-initial.js';
+
+/**
+ * Migrations are code, listed here in order, so they run the same from `tsx` and from
+ * the compiled `dist/`. Each gets the dialect only for column types that differ
+ * (auto-increment ids, binary data); the schema itself is one for both stores.
+ */
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  const all: Record<string, Migration> = {
+    '0001-initial': initial(dialect),
+  };
+  return { getMigrations: () => Promise.resolve(all) };
+}

@@ -1,0 +1,216 @@
+import type { Kysely } from 'kysely';
+import type { Dialect } from './database.js';
+import type { DB, RoomMemberRow, RoomRow } from './schema.js';
+
+export interface RoomListRow extends RoomRow {
+  read_seq: number;
+  delivered_seq: number;
+  archived_at: number | null;
+  last_body: string | null;
+  last_sender_id: string | null;
+  last_created_at: number | null;
+  last_deleted_at: number | null;
+  last_message_id: string | null;
+}
+
+export class RoomRepository {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly dialect: Dialect,
+  ) {}
+
+  async insert(room: RoomRow): Promise<void> {
+    await this.db.insertInto('rooms').values(room).execute();
+    await this.db
+      .insertInto('room_members')
+      .values(
+        [room.patient_id, room.practitioner_id].map((user_id) => ({
+          room_id: room.id,
+          user_id,
+          read_seq: 0,
+          delivered_seq: 0,
+          archived_at: null,
+        })),
+      )
+      .execute();
+  }
+
+  findById(id: string): Promise<RoomRow | undefined> {
+    return this.db.selectFrom('rooms').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The room, only when `userId` is one of its two participants: the single door to a room's contents. */
+  findForParticipant(id: string, userId: string): Promise<RoomRow | undefined> {
+    return this.db
+      .selectFrom('rooms')
+      .selectAll()
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('patient_id', '=', userId), eb('practitioner_id', '=', userId)]))
+      .executeTakeFirst();
+  }
+
+  findByAppointment(appointmentId: string): Promise<RoomRow | undefined> {
+    return this.db
+      .selectFrom('rooms')
+      .selectAll()
+      .where('appointment_id', '=', appointmentId)
+      .executeTakeFirst();
+  }
+
+  findManyByAppointments(ids: readonly string[]): Promise<RoomRow[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('rooms').selectAll().where('appointment_id', 'in', ids).execute();
+  }
+
+  /** Newest accepted appointment's room between a patient and a practitioner. */
+  newestBetween(patientId: string, practitionerId: string): Promise<RoomRow | undefined> {
+    return this.db
+      .selectFrom('rooms')
+      .innerJoin('appointments', 'appointments.id', 'rooms.appointment_id')
+      .selectAll('rooms')
+      .where('rooms.patient_id', '=', patientId)
+      .where('rooms.practitioner_id', '=', practitionerId)
+      .where('appointments.status', '=', 'accepted')
+      .orderBy('appointments.starts_at', 'desc')
+      .orderBy('rooms.created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  /**
+   * Locks the rooms for a send batch and returns them. On PostgreSQL the row lock makes
+   * sequence allocation safe across processes; rows are locked in id order so two
+   * batches touching the same rooms cannot deadlock. SQLite has one writer at a time.
+   */
+  lockForSend(
+    ids: readonly string[],
+  ): Promise<Pick<RoomRow, 'id' | 'last_seq' | 'patient_id' | 'practitioner_id'>[]> {
+    let q = this.db
+      .selectFrom('rooms')
+      .select(['id', 'last_seq', 'patient_id', 'practitioner_id'])
+      .where('id', 'in', ids)
+      .orderBy('id');
+    if (this.dialect === 'postgres') q = q.forUpdate();
+    return q.execute();
+  }
+
+  async advance(id: string, lastSeq: number, at: number): Promise<void> {
+    await this.db
+      .updateTable('rooms')
+      .set({ last_seq: lastSeq, last_activity_at: at })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  member(roomId: string, userId: string): Promise<RoomMemberRow | undefined> {
+    return this.db
+      .selectFrom('room_members')
+      .selectAll()
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+  }
+
+  members(roomId: string): Promise<RoomMemberRow[]> {
+    return this.db.selectFrom('room_members').selectAll().where('room_id', '=', roomId).execute();
+  }
+
+  /** Moves a read or delivered mark forward only; returns the mark now stored. */
+  async advanceMark(
+    roomId: string,
+    userId: string,
+    column: 'read_seq' | 'delivered_seq',
+    seq: number,
+  ): Promise<number> {
+    await this.db
+      .updateTable('room_members')
+      .set(column, seq)
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .where(column, '<', seq)
+      .execute();
+    // Reading what is delivered implies it was delivered.
+    if (column === 'read_seq') {
+      await this.db
+        .updateTable('room_members')
+        .set('delivered_seq', seq)
+        .where('room_id', '=', roomId)
+        .where('user_id', '=', userId)
+        .where('delivered_seq', '<', seq)
+        .execute();
+    }
+    const row = await this.member(roomId, userId);
+    return row ? row[column] : 0;
+  }
+
+  async setArchived(roomId: string, userId: string, at: number | null): Promise<void> {
+    await this.db
+      .updateTable('room_members')
+      .set({ archived_at: at })
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .execute();
+  }
+
+  async roomIdsForUser(userId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('room_members')
+      .select('room_id')
+      .where('user_id', '=', userId)
+      .execute();
+    return rows.map((r) => r.room_id);
+  }
+
+  /** The caller's rooms with their last message and marks, newest activity first, in one query. */
+  listForUser(userId: string): Promise<RoomListRow[]> {
+    return this.db
+      .selectFrom('room_members as rm')
+      .innerJoin('rooms as r', 'r.id', 'rm.room_id')
+      .leftJoin('messages as m', (j) =>
+        j.onRef('m.room_id', '=', 'r.id').onRef('m.seq', '=', 'r.last_seq'),
+      )
+      .selectAll('r')
+      .select([
+        'rm.read_seq',
+        'rm.delivered_seq',
+        'rm.archived_at',
+        'm.id as last_message_id',
+        'm.body as last_body',
+        'm.sender_id as last_sender_id',
+        'm.created_at as last_created_at',
+        'm.deleted_at as last_deleted_at',
+      ])
+      .where('rm.user_id', '=', userId)
+      .orderBy('r.last_activity_at', 'desc')
+      .orderBy('r.id')
+      .execute();
+  }
+
+  /** Unread per room: the other participant's messages after the caller's read mark. */
+  async unreadForUser(userId: string, roomId?: string): Promise<Map<string, number>> {
+    let q = this.db
+      .selectFrom('room_members as rm')
+      .innerJoin('messages as m', (j) =>
+        j
+          .onRef('m.room_id', '=', 'rm.room_id')
+          .onRef('m.seq', '>', 'rm.read_seq')
+          .onRef('m.sender_id', '<>', 'rm.user_id'),
+      )
+      .select(['m.room_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('rm.user_id', '=', userId)
+      .groupBy('m.room_id');
+    if (roomId) q = q.where('rm.room_id', '=', roomId);
+    const rows = await q.execute();
+    return new Map(rows.map((r) => [r.room_id, Number(r.n)]));
+  }
+
+  listAll(limit: number, offset: number): Promise<RoomRow[]> {
+    return this.db
+      .selectFrom('rooms')
+      .selectAll()
+      .orderBy('last_activity_at', 'desc')
+      .limit(limit)
+      .offset(offset)
+      .execute();
+  }
+}

@@ -1,0 +1,127 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * The database as Kysely sees it. Times are epoch milliseconds (bigint) so that the same
+ * migrations and comparisons work on SQLite and PostgreSQL; flags are nullable timestamps.
+ */
+export interface DB {
+  users: UsersTable;
+  files: FilesTable;
+  sessions: SessionsTable;
+  audit_events: AuditEventsTable;
+  appointments: AppointmentsTable;
+  rooms: RoomsTable;
+  room_members: RoomMembersTable;
+  messages: MessagesTable;
+  rate_limits: RateLimitsTable;
+}
+
+export type Role = 'patient' | 'practitioner' | 'admin';
+
+export interface UsersTable {
+  id: string;
+  role: Role;
+  email: string;
+  email_lower: string;
+  name: string;
+  password_hash: string;
+  date_of_birth: string | null;
+  specialty: string | null;
+  working_hours: string | null;
+  out_of_office: string | null;
+  photo_file_id: string | null;
+  disabled_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface FilesTable {
+  id: string;
+  owner_id: string | null;
+  content_type: string;
+  byte_size: number;
+  data: Buffer;
+  created_at: number;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  csrf_token: string;
+  created_at: number;
+  last_seen_at: number;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: number;
+  actor_id: string | null;
+  actor_role: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  ip: string | null;
+  detail: string | null;
+}
+
+export type AppointmentStatus = 'requested' | 'accepted' | 'declined' | 'cancelled';
+
+export interface AppointmentsTable {
+  id: string;
+  patient_id: string;
+  practitioner_id: string;
+  starts_at: number;
+  reason: string;
+  status: AppointmentStatus;
+  note: string | null;
+  cancelled_by: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RoomsTable {
+  id: string;
+  appointment_id: string;
+  patient_id: string;
+  practitioner_id: string;
+  last_seq: number;
+  last_activity_at: number;
+  created_at: number;
+}
+
+export interface RoomMembersTable {
+  room_id: string;
+  user_id: string;
+  read_seq: number;
+  delivered_seq: number;
+  archived_at: number | null;
+}
+
+export interface MessagesTable {
+  id: string;
+  room_id: string;
+  seq: number;
+  sender_id: string;
+  client_id: string;
+  body: string;
+  created_at: number;
+  edited_at: number | null;
+  deleted_at: number | null;
+}
+
+export interface RateLimitsTable {
+  key: string;
+  window_start: number;
+  count: number;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type AppointmentRow = Selectable<AppointmentsTable>;
+export type RoomRow = Selectable<RoomsTable>;
+export type MessageRow = Selectable<MessagesTable>;
+export type RoomMemberRow = Selectable<RoomMembersTable>;

@@ -1,0 +1,69 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, Dialect } from './database.js';
+import type { DB } from './schema.js';
+import { UserRepository } from './user-repository.js';
+import { SessionRepository } from './session-repository.js';
+import { AuditRepository } from './audit-repository.js';
+import { RateLimitRepository } from './rate-limit-repository.js';
+import { AppointmentRepository } from './appointment-repository.js';
+import { RoomRepository } from './room-repository.js';
+import { MessageRepository } from './message-repository.js';
+import { FileRepository } from './file-repository.js';
+
+/** Every repository, bound to one executor: the database, or one open transaction. */
+export class Store {
+  readonly users: UserRepository;
+  readonly sessions: SessionRepository;
+  readonly audit: AuditRepository;
+  readonly rateLimits: RateLimitRepository;
+  readonly appointments: AppointmentRepository;
+  readonly rooms: RoomRepository;
+  readonly messages: MessageRepository;
+  readonly files: FileRepository;
+
+  constructor(
+    readonly db: Kysely<DB>,
+    readonly dialect: Dialect,
+  ) {
+    this.users = new UserRepository(db);
+    this.sessions = new SessionRepository(db);
+    this.audit = new AuditRepository(db);
+    this.rateLimits = new RateLimitRepository(db);
+    this.appointments = new AppointmentRepository(db);
+    this.rooms = new RoomRepository(db, dialect);
+    this.messages = new MessageRepository(db, dialect);
+    this.files = new FileRepository(db);
+  }
+
+  /** Runs `fn` in one transaction; an audit row written inside commits or rolls back with it. */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return fn(this);
+    return this.db
+      .transaction()
+      .execute((trx: Transaction<DB>) => fn(new Store(trx, this.dialect)));
+  }
+
+  /** Empties every table (demo reset), children before parents. */
+  async resetAll(): Promise<void> {
+    await this.transaction(async (tx) => {
+      for (const table of [
+        'messages',
+        'room_members',
+        'rooms',
+        'appointments',
+        'audit_events',
+        'sessions',
+        'rate_limits',
+      ] as const) {
+        await tx.db.deleteFrom(table).execute();
+      }
+      await tx.db.updateTable('users').set({ photo_file_id: null }).execute();
+      await tx.db.deleteFrom('users').execute();
+      await tx.db.deleteFrom('files').execute();
+    });
+  }
+
+  static from(database: Database): Store {
+    return new Store(database.db, database.dialect);
+  }
+}

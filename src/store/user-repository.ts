@@ -1,0 +1,51 @@
+import type { Kysely } from 'kysely';
+import type { DB, NewUser, Role, UserRow, UserUpdate } from './schema.js';
+
+export class UserRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async insert(user: NewUser): Promise<void> {
+    await this.db.insertInto('users').values(user).execute();
+  }
+
+  findById(id: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  findByEmail(email: string): Promise<UserRow | undefined> {
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('email_lower', '=', email.trim().toLowerCase())
+      .executeTakeFirst();
+  }
+
+  findManyByIds(ids: readonly string[]): Promise<UserRow[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('users').selectAll().where('id', 'in', ids).execute();
+  }
+
+  list(filter: { role?: Role | undefined; query?: string | undefined } = {}): Promise<UserRow[]> {
+    let q = this.db.selectFrom('users').selectAll().orderBy('name').orderBy('id');
+    if (filter.role) q = q.where('role', '=', filter.role);
+    if (filter.query) {
+      const like = `%${filter.query.toLowerCase().replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
+      q = q.where((eb) =>
+        eb.or([eb(eb.fn('lower', ['name']), 'like', like), eb('email_lower', 'like', like)]),
+      );
+    }
+    return q.execute();
+  }
+
+  async update(id: string, changes: UserUpdate): Promise<void> {
+    await this.db.updateTable('users').set(changes).where('id', '=', id).execute();
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}
