@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB, NewUser, Role, UserRow, UserUpdate } from './schema.js';
 
 export class UserRepository {
@@ -30,8 +30,9 @@ export class UserRepository {
     if (filter.role) q = q.where('role', '=', filter.role);
     if (filter.query) {
       const like = `%${filter.query.toLowerCase().replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
-      q = q.where((eb) =>
-        eb.or([eb(eb.fn('lower', ['name']), 'like', like), eb('email_lower', 'like', like)]),
+      // An explicit ESCAPE: PostgreSQL escapes with a backslash by default, SQLite does not.
+      q = q.where(
+        sql<boolean>`(lower(name) like ${like} escape '\\' or email_lower like ${like} escape '\\')`,
       );
     }
     return q.execute();
