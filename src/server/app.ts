@@ -19,6 +19,8 @@ import { migrateToLatest, openDatabase, type Database } from '../store/database.
 import type { Config } from './config.js';
 import { authRoutes } from './http/auth/auth.routes.js';
 import { filesRoutes } from './http/files.routes.js';
+import { appointmentsRoutes } from './http/appointments/appointments.routes.js';
+import { roomsRoutes } from './http/rooms/rooms.routes.js';
 import { healthRoutes } from './http/health.routes.js';
 import { registerErrorHandling, sendProblem } from './http/problem.js';
 import { registerSecurity } from './http/security.js';
@@ -124,6 +126,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(healthRoutes(services));
   await app.register(authRoutes(services));
   await app.register(filesRoutes(services));
+  await app.register(appointmentsRoutes(services));
+  await app.register(roomsRoutes(services));
   registerWeb(app, config.webRoot ?? fileURLToPath(new URL('../../dist/web', import.meta.url)));
 
   await app.ready();

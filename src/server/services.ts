@@ -2,6 +2,11 @@ import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.js';
 import { AccountService } from '../domain/accounts.js';
 import { AuthService } from '../domain/auth.js';
+import { AppointmentService } from '../domain/appointments.js';
+import { MessageService } from '../domain/messages.js';
+import { DashboardService, type Dashboard } from '../domain/dashboard.js';
+import type { Ctx } from '../domain/context.js';
+import { RoomService } from '../domain/rooms.js';
 import type { Clock } from '../domain/clock.js';
 import type { Deps } from '../domain/deps.js';
 import type { ScryptParams } from '../domain/passwords.js';
@@ -20,6 +25,10 @@ export interface Services {
   deps: Deps;
   auth: AuthService;
   accounts: AccountService;
+  appointments: AppointmentService;
+  rooms: RoomService;
+  messages: MessageService;
+  dashboard: (ctx: Ctx) => Promise<Dashboard>;
 }
 
 export function buildServices(opts: {
@@ -44,11 +53,18 @@ export function buildServices(opts: {
       windowMs: opts.config.loginWindowMs,
     },
   };
+  const rooms = new RoomService(deps);
+  const appointments = new AppointmentService(deps);
+  const dashboard = new DashboardService(deps, appointments);
   return {
     ...opts,
     store,
     deps,
     auth: new AuthService(deps),
     accounts: new AccountService(deps),
+    appointments,
+    rooms,
+    messages: new MessageService(deps, rooms),
+    dashboard: (ctx) => dashboard.get(ctx),
   };
 }

@@ -111,6 +111,17 @@ export class RoomRepository {
       .executeTakeFirst();
   }
 
+  /** The other participant's marks in each of these rooms (read receipts), in one query. */
+  otherMembers(roomIds: readonly string[], userId: string): Promise<RoomMemberRow[]> {
+    if (roomIds.length === 0) return Promise.resolve([]);
+    return this.db
+      .selectFrom('room_members')
+      .selectAll()
+      .where('room_id', 'in', roomIds)
+      .where('user_id', '<>', userId)
+      .execute();
+  }
+
   members(roomId: string): Promise<RoomMemberRow[]> {
     return this.db.selectFrom('room_members').selectAll().where('room_id', '=', roomId).execute();
   }
@@ -186,10 +197,14 @@ export class RoomRepository {
       .execute();
   }
 
-  /** Unread per room: the other participant's messages after the caller's read mark. */
+  /**
+   * Unread per room: the other participant's messages after the caller's read mark.
+   * An archived room counts nothing until a new message brings it back.
+   */
   async unreadForUser(userId: string, roomId?: string): Promise<Map<string, number>> {
     let q = this.db
       .selectFrom('room_members as rm')
+      .innerJoin('rooms as r', 'r.id', 'rm.room_id')
       .innerJoin('messages as m', (j) =>
         j
           .onRef('m.room_id', '=', 'rm.room_id')
@@ -198,6 +213,12 @@ export class RoomRepository {
       )
       .select(['m.room_id', (eb) => eb.fn.countAll<number>().as('n')])
       .where('rm.user_id', '=', userId)
+      .where((eb) =>
+        eb.or([
+          eb('rm.archived_at', 'is', null),
+          eb('rm.archived_at', '<', eb.ref('r.last_activity_at')),
+        ]),
+      )
       .groupBy('m.room_id');
     if (roomId) q = q.where('rm.room_id', '=', roomId);
     const rows = await q.execute();

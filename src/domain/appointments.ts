@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import type { AppointmentRow, AppointmentStatus, RoomRow, UserRow } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import type { AppointmentWire } from '../shared/wire.js';
+import { iso } from './clock.js';
+import type { Ctx } from './context.js';
+import type { Deps } from './deps.js';
+import { AppError, forbidden, notFound, validationFailed } from './errors.js';
+import { presentPerson } from './presenters.js';
+
+export const REASON_MAX = 500;
+
+export type AppointmentAction = 'accept' | 'decline' | 'cancel';
+
+/** The state machine: which action moves which status where, and who may take it. */
+const transitions: Record<
+  AppointmentAction,
+  { from: AppointmentStatus[]; to: AppointmentStatus; by: ('patient' | 'practitioner' | 'admin')[] }
+> = {
+  accept: { from: ['requested'], to: 'accepted', by: ['practitioner'] },
+  decline: { from: ['requested'], to: 'declined', by: ['practitioner'] },
+  cancel: {
+    from: ['requested', 'accepted'],
+    to: 'cancelled',
+    by: ['patient', 'practitioner', 'admin'],
+  },
+};
+
+function sideOf(ctx: Ctx, a: AppointmentRow): 'patient' | 'practitioner' | 'admin' | null {
+  if (a.patient_id === ctx.actor.id) return 'patient';
+  if (a.practitioner_id === ctx.actor.id) return 'practitioner';
+  if (ctx.actor.role === 'admin') return 'admin';
+  return null;
+}
+
+export function cleanText(s: string): string {
+  return s.replace(/\r\n?/g, '\n').normalize('NFC').trim();
+}
+
+export class AppointmentService {
+  constructor(private readonly deps: Deps) {}
+
+  async request(
+    ctx: Ctx,
+    input: { practitionerId: string; startsAt: string; reason: string },
+  ): Promise<AppointmentWire> {
+    if (ctx.actor.role !== 'patient') throw forbidden('Only patients can request appointments');
+    const startsAt = Date.parse(input.startsAt);
+    if (Number.isNaN(startsAt)) throw validationFailed('Enter a valid date and time', 'startsAt');
+    const now = this.deps.clock.now();
+    if (startsAt <= now) throw new AppError('appointment_in_past', 'Choose a time in the future');
+    const reason = cleanText(input.reason);
+    if (!reason)
+      throw validationFailed('Tell the practitioner what the appointment is about', 'reason');
+    if ([...reason].length > REASON_MAX)
+      throw validationFailed(`The reason must be at most ${REASON_MAX} characters`, 'reason');
+    const row: AppointmentRow = {
+      id: randomUUID(),
+      patient_id: ctx.actor.id,
+      practitioner_id: input.practitionerId,
+      starts_at: startsAt,
+      reason,
+      status: 'requested',
+      note: null,
+      cancelled_by: null,
+      created_at: now,
+      updated_at: now,
+    };
+    await this.deps.store.transaction(async (tx) => {
+      const practitioner = await tx.users.findById(input.practitionerId);
+      if (
+        !practitioner ||
+        practitioner.role !== 'practitioner' ||
+        practitioner.disabled_at !== null
+      ) {
+        throw notFound('Practitioner');
+      }
+      await tx.appointments.insert(row);
+      await this.audit(tx, ctx, 'appointment.request', row.id, now, { status: 'requested' });
+    });
+    this.deps.bus.publish({
+      t: 'appointment',
+      appointmentId: row.id,
+      userIds: [row.patient_id, row.practitioner_id],
+    });
+    return (await this.present([row]))[0]!;
+  }
+
+  /**
+   * Moves an appointment along the state machine. Accepting opens its chat room in the
+   * same transaction, so an accepted appointment without a room cannot exist.
+   */
+  async transition(
+    ctx: Ctx,
+    id: string,
+    action: AppointmentAction,
+    note?: string,
+  ): Promise<AppointmentWire> {
+    const rule = transitions[action];
+    const now = this.deps.clock.now();
+    const cleanNote = note === undefined ? undefined : cleanText(note) || null;
+    if (cleanNote && [...cleanNote].length > REASON_MAX)
+      throw validationFailed(`The note must be at most ${REASON_MAX} characters`, 'note');
+    let room: RoomRow | undefined;
+    const updated = await this.deps.store.transaction(async (tx) => {
+      const a = await tx.appointments.findById(id);
+      const side = a ? sideOf(ctx, a) : null;
+      if (!a || !side) throw notFound('Appointment');
+      if (!rule.by.includes(side))
+        throw forbidden(`Only the ${rule.by.join(' or ')} can ${action} this appointment`);
+      if (!rule.from.includes(a.status)) {
+        throw new AppError(
+          'invalid_transition',
+          `An appointment that is ${a.status} cannot be ${action === 'cancel' ? 'cancelled' : `${action}ed`}`,
+        );
+      }
+      const moved = await tx.appointments.transition(id, a.status, rule.to, {
+        updated_at: now,
+        ...(cleanNote !== undefined ? { note: cleanNote } : {}),
+        ...(action === 'cancel' ? { cancelled_by: ctx.actor.id } : {}),
+      });
+      // Another request moved it first: the conditional update is the tie-breaker.
+      if (!moved)
+        throw new AppError(
+          'invalid_transition',
+          'The appointment was changed by someone else; reload and try again',
+        );
+      if (action === 'accept') {
+        room = {
+          id: randomUUID(),
+          appointment_id: a.id,
+          patient_id: a.patient_id,
+          practitioner_id: a.practitioner_id,
+          last_seq: 0,
+          last_activity_at: now,
+          created_at: now,
+        };
+        await tx.rooms.insert(room);
+        await this.audit(tx, ctx, 'room.open', room.id, now, { appointmentId: a.id }, 'room');
+      }
+      await this.audit(tx, ctx, `appointment.${action}`, a.id, now, {
+        from: a.status,
+        to: rule.to,
+      });
+      const row = await tx.appointments.findById(id);
+      return row!;
+    });
+    const userIds = [updated.patient_id, updated.practitioner_id];
+    this.deps.bus.publish({ t: 'appointment', appointmentId: updated.id, userIds });
+    if (room) this.deps.bus.publish({ t: 'room', roomId: room.id, userIds });
+    return (await this.present([updated]))[0]!;
+  }
+
+  async get(ctx: Ctx, id: string): Promise<AppointmentWire> {
+    const a = await this.deps.store.appointments.findById(id);
+    if (!a || !sideOf(ctx, a)) throw notFound('Appointment');
+    return (await this.present([a]))[0]!;
+  }
+
+  /** The caller's appointments (all of them for an admin), soonest first. */
+  async list(
+    ctx: Ctx,
+    filter: {
+      status?: AppointmentStatus | undefined;
+      scope?: 'upcoming' | 'past' | 'all' | undefined;
+      limit?: number | undefined;
+    } = {},
+  ): Promise<AppointmentWire[]> {
+    const now = this.deps.clock.now();
+    const rows = await this.deps.store.appointments.list({
+      userId: ctx.actor.role === 'admin' ? undefined : ctx.actor.id,
+      status: filter.status,
+      from: filter.scope === 'upcoming' ? now : undefined,
+      to: filter.scope === 'past' ? now : undefined,
+      limit: filter.limit ?? 500,
+    });
+    return this.present(rows);
+  }
+
+  /** Presents rows with their people and rooms in a fixed number of queries. */
+  async present(rows: readonly AppointmentRow[]): Promise<AppointmentWire[]> {
+    const store = this.deps.store;
+    const ids = [...new Set(rows.flatMap((r) => [r.patient_id, r.practitioner_id]))];
+    const [users, rooms] = await Promise.all([
+      store.users.findManyByIds(ids),
+      store.rooms.findManyByAppointments(rows.map((r) => r.id)),
+    ]);
+    const byId = new Map<string, UserRow>(users.map((u) => [u.id, u]));
+    const roomByAppointment = new Map(rooms.map((r) => [r.appointment_id, r.id]));
+    return rows.map((r) => ({
+      id: r.id,
+      patient: presentPerson(byId.get(r.patient_id)!),
+      practitioner: presentPerson(byId.get(r.practitioner_id)!),
+      startsAt: iso(r.starts_at),
+      reason: r.reason,
+      status: r.status,
+      note: r.note,
+      roomId: roomByAppointment.get(r.id) ?? null,
+      createdAt: iso(r.created_at),
+      updatedAt: iso(r.updated_at),
+    }));
+  }
+
+  private audit(
+    tx: Store,
+    ctx: Ctx,
+    action: string,
+    targetId: string,
+    at: number,
+    detail: Record<string, string>,
+    targetType = 'appointment',
+  ): Promise<void> {
+    return tx.audit.record({
+      at,
+      actorId: ctx.actor.id,
+      actorRole: ctx.actor.role,
+      action,
+      targetType,
+      targetId,
+      ip: ctx.ip,
+      detail,
+    });
+  }
+}

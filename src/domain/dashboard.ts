@@ -1,0 +1,72 @@
+import type { AppointmentWire, MessageWire, PersonWire, UnreadWire } from '../shared/wire.js';
+import type { AppointmentService } from './appointments.js';
+import type { Ctx } from './context.js';
+import type { Deps } from './deps.js';
+import { presentMessage } from './message-presenter.js';
+import { presentPerson } from './presenters.js';
+import { unreadFor } from './rooms.js';
+
+export interface Dashboard {
+  upcomingAppointments: AppointmentWire[];
+  requests: AppointmentWire[];
+  recentMessages: { message: MessageWire; roomId: string; from: PersonWire }[];
+  unread: UnreadWire;
+}
+
+export const RECENT_MESSAGES = 8;
+
+export class DashboardService {
+  constructor(
+    private readonly deps: Deps,
+    private readonly appointments: AppointmentService,
+  ) {}
+
+  async get(ctx: Ctx): Promise<Dashboard> {
+    const { store, clock } = this.deps;
+    const participant = ctx.actor.role !== 'admin';
+    const [upcoming, requests, recent, unread] = await Promise.all([
+      this.appointments.list(ctx, { scope: 'upcoming', limit: 50 }),
+      ctx.actor.role === 'practitioner'
+        ? this.appointments.list(ctx, { status: 'requested', limit: 50 })
+        : Promise.resolve([]),
+      participant
+        ? store.messages.recentFromOthers(ctx.actor.id, RECENT_MESSAGES)
+        : Promise.resolve([]),
+      unreadFor(this.deps, ctx.actor.id),
+    ]);
+    const senders = new Map(
+      (await store.users.findManyByIds([...new Set(recent.map((m) => m.sender_id))])).map((u) => [
+        u.id,
+        u,
+      ]),
+    );
+    if (recent.length > 0) {
+      // Message text on the dashboard is a read of health information like any other.
+      await store.audit.record({
+        at: clock.now(),
+        actorId: ctx.actor.id,
+        actorRole: ctx.actor.role,
+        action: 'dashboard.read_recent_messages',
+        targetType: 'user',
+        targetId: ctx.actor.id,
+        ip: ctx.ip,
+        detail: {
+          count: recent.length,
+          rooms: [...new Set(recent.map((m) => m.room_id))].join(','),
+        },
+      });
+    }
+    return {
+      upcomingAppointments: upcoming.filter(
+        (a) => a.status === 'accepted' || a.status === 'requested',
+      ),
+      requests,
+      recentMessages: recent.map((m) => ({
+        message: presentMessage(m),
+        roomId: m.room_id,
+        from: presentPerson(senders.get(m.sender_id)!),
+      })),
+      unread,
+    };
+  }
+}

@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import type { MessageRow } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import type { AuditEntry } from '../store/audit-repository.js';
+import type { MessageWire } from '../shared/wire.js';
+import type { Ctx } from './context.js';
+import type { Deps } from './deps.js';
+import { AppError, notFound } from './errors.js';
+import { presentMessage } from './message-presenter.js';
+
+export interface SendResult {
+  message: MessageWire;
+  /** false when the client id was seen before: the original message is returned. */
+  created: boolean;
+}
+
+interface Pending {
+  ctx: Ctx;
+  roomId: string;
+  clientId: string;
+  body: string;
+  resolve: (r: SendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+type Outcome = { ok: true; row: MessageRow; created: boolean } | { ok: false; error: AppError };
+
+const MAX_BATCH = 1000;
+
+/**
+ * Group commit. Sends that arrive together (in one turn of the event loop) are written
+ * in ONE transaction and acknowledged after it commits; a lone send is flushed on the
+ * next check phase (setImmediate), so it waits for nothing. One commit (one fsync) per
+ * batch instead of per message is what lets a durable store keep up with the network.
+ */
+export class MessageWriter {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private flushing = false;
+
+  constructor(private readonly deps: Deps) {}
+
+  submit(ctx: Ctx, roomId: string, clientId: string, body: string): Promise<SendResult> {
+    return new Promise<SendResult>((resolve, reject) => {
+      this.queue.push({ ctx, roomId, clientId, body, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          await this.commit(batch);
+        } catch (err) {
+          if (batch.length === 1) batch[0]!.reject(err);
+          // One bad request must not fail its neighbours: retry them one by one.
+          else for (const p of batch) await this.commit([p]).catch((e: unknown) => p.reject(e));
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    const now = this.deps.clock.now();
+    const outcomes = await this.deps.store.transaction((tx) => this.write(tx, batch, now));
+    const fresh = new Map<string, MessageRow[]>();
+    batch.forEach((p, i) => {
+      const o = outcomes.results[i]!;
+      if (!o.ok) return p.reject(o.error);
+      p.resolve({ message: presentMessage(o.row), created: o.created });
+      if (o.created) {
+        const list = fresh.get(o.row.room_id) ?? [];
+        list.push(o.row);
+        fresh.set(o.row.room_id, list);
+      }
+    });
+    // Push in the same turn as the commit: the rows in hand are exactly what was stored.
+    for (const [roomId, rows] of fresh) {
+      const members = outcomes.members.get(roomId)!;
+      this.deps.bus.publish({
+        t: 'messages',
+        roomId,
+        seq: rows[rows.length - 1]!.seq,
+        userIds: members,
+        messages: rows.map(presentMessage),
+      });
+      for (const userId of new Set(rows.map((r) => members.find((m) => m !== r.sender_id)!))) {
+        this.deps.bus.publish({ t: 'unread', userId });
+      }
+    }
+  }
+
+  private async write(
+    tx: Store,
+    batch: Pending[],
+    now: number,
+  ): Promise<{ results: Outcome[]; members: Map<string, string[]> }> {
+    const rooms = new Map(
+      (await tx.rooms.lockForSend([...new Set(batch.map((p) => p.roomId))].sort())).map((r) => [
+        r.id,
+        { ...r },
+      ]),
+    );
+    // Locks first, then the idempotency lookup: on PostgreSQL a concurrent sender of the
+    // same client id in this room has committed by the time we hold the room's lock.
+    const existing = new Map<string, MessageRow>(
+      (await tx.messages.findByClientIds([...new Set(batch.map((p) => p.clientId))])).map((m) => [
+        `${m.sender_id}:${m.client_id}`,
+        m,
+      ]),
+    );
+    const rows: MessageRow[] = [];
+    const audit: AuditEntry[] = [];
+    const touched = new Set<string>();
+    const results = batch.map((p): Outcome => {
+      const room = rooms.get(p.roomId);
+      const senderId = p.ctx.actor.id;
+      if (!room || (room.patient_id !== senderId && room.practitioner_id !== senderId)) {
+        return { ok: false, error: notFound('Room') };
+      }
+      const key = `${senderId}:${p.clientId}`;
+      const seen = existing.get(key);
+      if (seen) {
+        if (seen.room_id !== p.roomId) {
+          return {
+            ok: false,
+            error: new AppError(
+              'client_id_conflict',
+              'This message id was already used for another conversation',
+            ),
+          };
+        }
+        return { ok: true, row: seen, created: false };
+      }
+      room.last_seq += 1;
+      const row: MessageRow = {
+        id: randomUUID(),
+        room_id: p.roomId,
+        seq: room.last_seq,
+        sender_id: senderId,
+        client_id: p.clientId,
+        body: p.body,
+        created_at: now,
+        edited_at: null,
+        deleted_at: null,
+      };
+      existing.set(key, row);
+      rows.push(row);
+      touched.add(p.roomId);
+      audit.push({
+        at: now,
+        actorId: senderId,
+        actorRole: p.ctx.actor.role,
+        action: 'message.send',
+        targetType: 'room',
+        targetId: p.roomId,
+        ip: p.ctx.ip,
+        detail: { seq: row.seq, messageId: row.id },
+      });
+      return { ok: true, row, created: true };
+    });
+    await tx.messages.insertMany(rows);
+    for (const id of touched) await tx.rooms.advance(id, rooms.get(id)!.last_seq, now);
+    await tx.audit.recordMany(audit);
+    const members = new Map(
+      [...rooms.values()].map((r) => [r.id, [r.patient_id, r.practitioner_id]]),
+    );
+    return { results, members };
+  }
+}

@@ -1,0 +1,201 @@
+import type { RoomListRow } from '../store/room-repository.js';
+import type { RoomMemberRow, RoomRow, UserRow } from '../store/schema.js';
+import type { PractitionerWire, RoomWire, UnreadWire } from '../shared/wire.js';
+import { iso } from './clock.js';
+import type { Ctx } from './context.js';
+import type { Deps } from './deps.js';
+import { AppError, forbidden, notFound, validationFailed } from './errors.js';
+import { parseWorkingHours, photoUrl, presentPerson } from './presenters.js';
+
+const PREVIEW_LENGTH = 140;
+
+export function preview(body: string): string {
+  const flat = body.replace(/\s+/g, ' ').trim();
+  const chars = [...flat];
+  return chars.length > PREVIEW_LENGTH ? `${chars.slice(0, PREVIEW_LENGTH - 1).join('')}…` : flat;
+}
+
+/** A room leaves its member's list when archived and comes back with the next message. */
+export const isArchived = (archivedAt: number | null, lastActivityAt: number): boolean =>
+  archivedAt !== null && archivedAt >= lastActivityAt;
+
+export class RoomService {
+  constructor(private readonly deps: Deps) {}
+
+  /** The room, if the caller is one of its two participants; otherwise not found. */
+  async requireParticipant(ctx: Ctx, roomId: string): Promise<RoomRow> {
+    const room = await this.deps.store.rooms.findForParticipant(roomId, ctx.actor.id);
+    if (!room) throw notFound('Conversation');
+    return room;
+  }
+
+  async list(ctx: Ctx): Promise<RoomWire[]> {
+    const rows = await this.deps.store.rooms.listForUser(ctx.actor.id);
+    return this.present(ctx, rows);
+  }
+
+  async get(ctx: Ctx, roomId: string): Promise<RoomWire> {
+    await this.requireParticipant(ctx, roomId);
+    const rows = (await this.deps.store.rooms.listForUser(ctx.actor.id)).filter(
+      (r) => r.id === roomId,
+    );
+    return (await this.present(ctx, rows))[0]!;
+  }
+
+  /**
+   * A patient starts (or reopens) a chat with a practitioner: the room of the newest
+   * accepted appointment between them. No accepted appointment, no chat.
+   */
+  async startChat(ctx: Ctx, practitionerId: string): Promise<RoomWire> {
+    if (ctx.actor.role !== 'patient')
+      throw forbidden('Only patients start chats; practitioners reply in existing ones');
+    const room = await this.deps.store.rooms.newestBetween(ctx.actor.id, practitionerId);
+    if (!room) {
+      throw new AppError(
+        'appointment_not_accepted',
+        'You can message a practitioner once they have accepted an appointment with you',
+      );
+    }
+    const member = await this.deps.store.rooms.member(room.id, ctx.actor.id);
+    if (member && isArchived(member.archived_at, room.last_activity_at))
+      await this.setArchived(ctx, room.id, false);
+    return this.get(ctx, room.id);
+  }
+
+  async setArchived(ctx: Ctx, roomId: string, archived: boolean): Promise<RoomWire> {
+    await this.requireParticipant(ctx, roomId);
+    const now = this.deps.clock.now();
+    await this.deps.store.transaction(async (tx) => {
+      await tx.rooms.setArchived(roomId, ctx.actor.id, archived ? now : null);
+      await tx.audit.record({
+        at: now,
+        actorId: ctx.actor.id,
+        actorRole: ctx.actor.role,
+        action: archived ? 'room.archive' : 'room.unarchive',
+        targetType: 'room',
+        targetId: roomId,
+        ip: ctx.ip,
+      });
+    });
+    this.deps.bus.publish({ t: 'room', roomId, userIds: [ctx.actor.id] });
+    this.deps.bus.publish({ t: 'unread', userId: ctx.actor.id });
+    return this.get(ctx, roomId);
+  }
+
+  /** Moves the caller's read mark forward (never back, never past the last message). */
+  async markRead(ctx: Ctx, roomId: string, seq: number): Promise<number> {
+    if (!Number.isInteger(seq) || seq < 0)
+      throw validationFailed('seq must be a whole number', 'seq');
+    const room = await this.requireParticipant(ctx, roomId);
+    const target = Math.min(seq, room.last_seq);
+    const before = await this.deps.store.rooms.member(roomId, ctx.actor.id);
+    const readSeq = await this.deps.store.rooms.advanceMark(
+      roomId,
+      ctx.actor.id,
+      'read_seq',
+      target,
+    );
+    if (before && readSeq > before.read_seq) {
+      const userIds = [room.patient_id, room.practitioner_id];
+      this.deps.bus.publish({
+        t: 'receipt',
+        roomId,
+        userId: ctx.actor.id,
+        kind: 'read',
+        seq: readSeq,
+        userIds,
+      });
+      this.deps.bus.publish({ t: 'unread', userId: ctx.actor.id });
+    }
+    return readSeq;
+  }
+
+  async unread(ctx: Ctx): Promise<UnreadWire> {
+    return unreadFor(this.deps, ctx.actor.id);
+  }
+
+  /** Practitioners a caller may see; for a patient, `canChat` marks those with an accepted appointment. */
+  async practitioners(ctx: Ctx): Promise<PractitionerWire[]> {
+    const store = this.deps.store;
+    const [all, chattable] = await Promise.all([
+      store.users.list({ role: 'practitioner' }),
+      ctx.actor.role === 'patient'
+        ? store.appointments.practitionerIdsWithAccepted(ctx.actor.id)
+        : Promise.resolve([]),
+    ]);
+    const can = new Set(chattable);
+    return all
+      .filter((u) => u.disabled_at === null)
+      .map((u) => ({
+        id: u.id,
+        name: u.name,
+        specialty: u.specialty,
+        photoUrl: photoUrl(u),
+        canChat: can.has(u.id),
+        workingHours: parseWorkingHours(u.working_hours),
+        outOfOffice: u.out_of_office,
+      }));
+  }
+
+  /** Rooms with their people, marks and unread counts, in a fixed number of queries. */
+  async present(ctx: Ctx, rows: readonly RoomListRow[]): Promise<RoomWire[]> {
+    if (rows.length === 0) return [];
+    const store = this.deps.store;
+    const roomIds = rows.map((r) => r.id);
+    const [users, appointments, unread, others] = await Promise.all([
+      store.users.findManyByIds([
+        ...new Set(rows.flatMap((r) => [r.patient_id, r.practitioner_id])),
+      ]),
+      store.appointments.findManyByIds(rows.map((r) => r.appointment_id)),
+      store.rooms.unreadForUser(ctx.actor.id),
+      store.rooms.otherMembers(roomIds, ctx.actor.id),
+    ]);
+    const userById = new Map<string, UserRow>(users.map((u) => [u.id, u]));
+    const apptById = new Map(appointments.map((a) => [a.id, a]));
+    const otherByRoom = new Map<string, RoomMemberRow>(others.map((m) => [m.room_id, m]));
+    return rows.map((r) => {
+      const a = apptById.get(r.appointment_id);
+      const other = otherByRoom.get(r.id);
+      return {
+        id: r.id,
+        appointmentId: r.appointment_id,
+        appointment: a
+          ? { id: a.id, startsAt: iso(a.starts_at), status: a.status, reason: a.reason }
+          : null,
+        patient: presentPerson(userById.get(r.patient_id)!),
+        practitioner: presentPerson(userById.get(r.practitioner_id)!),
+        lastSeq: r.last_seq,
+        lastMessage:
+          r.last_message_id !== null
+            ? {
+                id: r.last_message_id,
+                seq: r.last_seq,
+                senderId: r.last_sender_id!,
+                preview:
+                  r.last_deleted_at !== null ? 'Message deleted' : preview(r.last_body ?? ''),
+                createdAt: iso(r.last_created_at!),
+                deleted: r.last_deleted_at !== null,
+              }
+            : null,
+        lastActivityAt: iso(r.last_activity_at),
+        unreadCount: unread.get(r.id) ?? 0,
+        readSeq: r.read_seq,
+        otherReadSeq: other?.read_seq ?? 0,
+        otherDeliveredSeq: other?.delivered_seq ?? 0,
+        archived: isArchived(r.archived_at, r.last_activity_at),
+      };
+    });
+  }
+}
+
+/** Unread for a user, counting archived rooms too: a new message brings an archived room back. */
+export async function unreadFor(deps: Pick<Deps, 'store'>, userId: string): Promise<UnreadWire> {
+  const map = await deps.store.rooms.unreadForUser(userId);
+  let total = 0;
+  const rooms: Record<string, number> = {};
+  for (const [roomId, n] of map) {
+    rooms[roomId] = n;
+    total += n;
+  }
+  return { total, rooms };
+}
