@@ -4,14 +4,21 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const minutes = (name: string) =>
+const wholeNumber = (what: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce
-    .number({ error: `${name} must be a number of minutes` })
+    .number({ error: `must be ${what}` })
+    .int(`must be ${what}`)
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+
+const minutes = () =>
+  z.coerce
+    .number({ error: 'must be a number of minutes' })
     .int('must be a whole number of minutes')
     .positive('must be a positive number of minutes');
 
 const envSchema = z.object({
-  PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(3000),
+  PORT: wholeNumber('a port number', 0, 65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z
     .string()
@@ -19,28 +26,49 @@ const envSchema = z.object({
     .refine((v) => /^sqlite:.+/.test(v) || /^postgres(ql)?:\/\/.+/.test(v), {
       message: 'must be sqlite:<path> or postgres://…',
     }),
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_POOL_SIZE: wholeNumber('a number of connections', 1, 200).default(10),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/.+/, 'must be redis://… or rediss://…')
     .optional(),
   REDIS_PREFIX: z.string().default('carechat:'),
   PUBLIC_ORIGIN: z
-    .string()
-    .url('must be an origin such as https://chat.example.org')
+    .url({
+      protocol: /^https?$/,
+      error: 'must be an http(s) origin such as https://chat.example.org',
+    })
     .transform((v) => new URL(v).origin)
     .optional(),
-  DEMO_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(128).optional(),
+  DEMO_PASSWORD: z
+    .string()
+    .min(12, 'must be at least 12 characters')
+    .max(128, 'must be at most 128 characters')
+    .optional(),
   DEMO: bool.optional(),
-  SESSION_IDLE_MINUTES: minutes('SESSION_IDLE_MINUTES').default(15),
-  SESSION_ABSOLUTE_MINUTES: minutes('SESSION_ABSOLUTE_MINUTES').default(12 * 60),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SESSION_IDLE_MINUTES: minutes().default(15),
+  SESSION_ABSOLUTE_MINUTES: minutes().default(12 * 60),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
   TRUST_PROXY: bool.default(false),
-  LOGIN_MAX_PER_ACCOUNT: z.coerce.number().int().positive().default(5),
-  LOGIN_MAX_PER_IP: z.coerce.number().int().positive().default(30),
-  LOGIN_WINDOW_MINUTES: minutes('LOGIN_WINDOW_MINUTES').default(15),
+  LOGIN_MAX_PER_ACCOUNT: wholeNumber('a number of attempts', 1).default(5),
+  LOGIN_MAX_PER_IP: wholeNumber('a number of attempts', 1).default(30),
+  LOGIN_WINDOW_MINUTES: minutes().default(15),
   WEB_ROOT: z.string().optional(),
 });
+
+/** Variables whose values must never be echoed, even in an error message. */
+const SECRET_VARIABLES = new Set(['DEMO_PASSWORD']);
+
+/** The value as it may be shown: secrets hidden, credentials in URLs masked. */
+function shownValue(name: string, value: string): string {
+  if (SECRET_VARIABLES.has(name)) return '';
+  const masked = value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@');
+  // JSON quoting keeps a value with a line break on the one line the operator reads.
+  return ` (got ${JSON.stringify(masked.length > 80 ? `${masked.slice(0, 77)}...` : masked)})`;
+}
 
 export type Config = {
   port: number;
@@ -75,7 +103,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = issue?.path.join('.') ?? 'environment';
-    const value = issue && typeof cleaned[name] === 'string' ? ` (got "${cleaned[name]}")` : '';
+    const raw = cleaned[name];
+    const value = typeof raw === 'string' ? shownValue(name, raw) : '';
     throw new ConfigError(
       `Invalid configuration: ${name} ${issue?.message ?? 'is invalid'}${value}`,
     );

@@ -17,7 +17,9 @@ async function main(): Promise<void> {
   const { app, services, close } = await buildApp({ config, logger: log });
 
   const demo = await ensureDemoPractice(services);
-  await app.listen({ port: config.port, host: config.host });
+  const address = await app.listen({ port: config.port, host: config.host });
+  // PORT=0 picks a free port; the origin browsers use is only known now.
+  if (config.port === 0 && !process.env.PUBLIC_ORIGIN) config.publicOrigin = address;
 
   const lines = [`carechat is running at ${config.publicOrigin}`];
   if (demo) {

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/server/config.js';
+
+function errorOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error(`configuration ${JSON.stringify(env)} was accepted`);
+}
+
+describe('loadConfig', () => {
+  it('serves a single practice on one machine by default', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      databaseUrl: 'sqlite:./data/carechat.db',
+      redisUrl: undefined,
+      publicOrigin: 'http://127.0.0.1:3000',
+      secure: false,
+      demo: undefined,
+      demoPassword: undefined,
+      sessionIdleMs: 15 * 60_000,
+      sessionAbsoluteMs: 12 * 60 * 60_000,
+      trustProxy: false,
+      loginMaxPerAccount: 5,
+      loginMaxPerIp: 30,
+      loginWindowMs: 15 * 60_000,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      DATABASE_URL: 'postgres://carechat@db.internal:5432/carechat',
+      DATABASE_POOL_SIZE: '25',
+      REDIS_URL: 'redis://cache.internal:6379',
+      REDIS_PREFIX: 'practice1:',
+      PUBLIC_ORIGIN: 'https://chat.example.org/some/path',
+      DEMO_PASSWORD: 'a demo password',
+      DEMO: 'no',
+      SESSION_IDLE_MINUTES: '30',
+      SESSION_ABSOLUTE_MINUTES: '480',
+      LOG_LEVEL: 'warn',
+      TRUST_PROXY: 'true',
+      LOGIN_MAX_PER_ACCOUNT: '3',
+      LOGIN_MAX_PER_IP: '50',
+      LOGIN_WINDOW_MINUTES: '5',
+      WEB_ROOT: '/srv/web',
+    });
+    expect(c).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      databaseUrl: 'postgres://carechat@db.internal:5432/carechat',
+      databasePoolSize: 25,
+      redisUrl: 'redis://cache.internal:6379',
+      redisPrefix: 'practice1:',
+      // Only the origin counts: path dropped.
+      publicOrigin: 'https://chat.example.org',
+      secure: true,
+      demoPassword: 'a demo password',
+      demo: false,
+      sessionIdleMs: 30 * 60_000,
+      sessionAbsoluteMs: 480 * 60_000,
+      logLevel: 'warn',
+      trustProxy: true,
+      loginMaxPerAccount: 3,
+      loginMaxPerIp: 50,
+      loginWindowMs: 5 * 60_000,
+      webRoot: '/srv/web',
+    });
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', DEMO: '' })).toMatchObject({ port: 3000, demo: undefined });
+  });
+
+  it('derives the public origin from HOST and PORT, bracketing IPv6', () => {
+    expect(loadConfig({ HOST: '::1', PORT: '4000' }).publicOrigin).toBe('http://[::1]:4000');
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT must be a port number (got "abc")'],
+    [{ PORT: '70000' }, 'PORT must be at most 65535 (got "70000")'],
+    [{ SESSION_IDLE_MINUTES: 'x' }, 'SESSION_IDLE_MINUTES must be a number of minutes (got "x")'],
+    [{ SESSION_IDLE_MINUTES: '0' }, 'SESSION_IDLE_MINUTES must be a positive number of minutes'],
+    [{ SESSION_ABSOLUTE_MINUTES: '1.5' }, 'SESSION_ABSOLUTE_MINUTES must be a whole number'],
+    [{ DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL must be sqlite:<path> or postgres://'],
+    [{ REDIS_URL: 'http://cache' }, 'REDIS_URL must be redis://'],
+    [{ DEMO: 'maybe' }, 'DEMO must be true or false'],
+    [{ TRUST_PROXY: 'on' }, 'TRUST_PROXY must be true or false'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info'],
+    [{ PUBLIC_ORIGIN: 'chat.example.org' }, 'PUBLIC_ORIGIN must be an http(s) origin'],
+    [{ PUBLIC_ORIGIN: 'javascript:alert(1)' }, 'PUBLIC_ORIGIN must be an http(s) origin'],
+    [{ LOGIN_MAX_PER_IP: '0' }, 'LOGIN_MAX_PER_IP must be at least 1'],
+    [{ DATABASE_POOL_SIZE: 'many' }, 'DATABASE_POOL_SIZE must be a number of connections'],
+  ])('refuses %j with one clear line', (env, expected) => {
+    const message = errorOf(env);
+    expect(message).toContain(`Invalid configuration: ${expected}`);
+    expect(message).not.toContain('\n');
+    // The variable's name appears once, not repeated by the message.
+    const name = Object.keys(env)[0]!;
+    expect(message.split(name)).toHaveLength(2);
+  });
+
+  it('never echoes a secret or a URL credential in the error', () => {
+    const demo = errorOf({ DEMO_PASSWORD: 'hunter2' });
+    expect(demo).toBe('Invalid configuration: DEMO_PASSWORD must be at least 12 characters');
+    const redis = errorOf({ REDIS_URL: 'https://user:s3cret@cache:6379' });
+    expect(redis).not.toContain('s3cret');
+    expect(redis).toContain('***@cache');
+  });
+
+  it('keeps a value with a line break on one line', () => {
+    expect(errorOf({ PORT: '80\n81' })).not.toContain('\n');
+  });
+});
