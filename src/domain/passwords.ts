@@ -49,12 +49,22 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [, n, r, p, salt, key] = parts as [string, string, string, string, string, string];
+  const params = { N: Number(n), r: Number(r), p: Number(p) };
+  // A damaged row must read as a wrong password, not crash the sign-in with a 500.
+  const sane =
+    Number.isInteger(params.N) &&
+    params.N > 1 &&
+    (params.N & (params.N - 1)) === 0 &&
+    params.N <= 2 ** 20 &&
+    Number.isInteger(params.r) &&
+    params.r >= 1 &&
+    params.r <= 32 &&
+    Number.isInteger(params.p) &&
+    params.p >= 1 &&
+    params.p <= 16;
+  if (!sane) return false;
   const expected = Buffer.from(key, 'base64url');
-  const actual = await derive(password, Buffer.from(salt, 'base64url'), {
-    N: Number(n),
-    r: Number(r),
-    p: Number(p),
-  });
+  const actual = await derive(password, Buffer.from(salt, 'base64url'), params);
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
