@@ -22,7 +22,12 @@ export class AuthService {
   async login(
     email: string,
     password: string,
-    meta: { ip: string | null; userAgent: string | null },
+    meta: {
+      ip: string | null;
+      userAgent: string | null;
+      /** The session this browser held before, ended by the new login. */
+      replaces?: SessionRow | null | undefined;
+    },
   ): Promise<Authenticated & { token: string }> {
     const { store, clock, loginLimits } = this.deps;
     const now = clock.now();
@@ -82,6 +87,7 @@ export class AuthService {
       user_agent: meta.userAgent?.slice(0, 300) ?? null,
     };
     await store.transaction(async (tx) => {
+      if (meta.replaces) await tx.sessions.delete(meta.replaces.id_hash);
       await tx.sessions.insert(session);
       await tx.rateLimits.clear(emailKey);
       await tx.audit.record({

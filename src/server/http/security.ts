@@ -10,6 +10,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Reachable without a session. Everything else needs one: deny by default. */
     public?: boolean;
+    /**
+     * Skips the session's CSRF token (the Origin check still applies). Only for sign-in,
+     * which must work for a browser that still holds an older session cookie.
+     */
+    csrfExempt?: boolean;
   }
   interface FastifyRequest {
     auth: Authenticated | null;
@@ -52,7 +57,6 @@ function tokensEqual(a: string, b: string): boolean {
 }
 
 export function registerSecurity(app: FastifyInstance, config: Config, auth: AuthService): void {
-  const allowedOrigins = new Set([config.publicOrigin]);
   const cookieName = sessionCookieName(config);
 
   void app.register(helmet, {
@@ -84,23 +88,29 @@ export function registerSecurity(app: FastifyInstance, config: Config, auth: Aut
 
   app.decorateRequest('auth', null);
 
+  // JSON only: Fastify's built-in text/plain parser would accept bodies that a cross-site
+  // HTML form can send without a CORS preflight.
+  app.removeContentTypeParser('text/plain');
+
   app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
 
+    // Read per request: with PORT=0 the public origin is only known after listen.
+    const allowedOrigins = new Set([config.publicOrigin]);
     if (!SAFE_METHODS.has(request.method) && !originAllowed(request, allowedOrigins)) {
       throw new AppError('origin_refused', 'This request came from another site and was refused');
     }
 
     const token = request.cookies[cookieName];
     if (token) request.auth = (await auth.authenticate(token)) ?? null;
+    // A cookie whose session has ended is worthless: tell the browser to forget it.
+    if (token && !request.auth) clearSessionCookie(reply, config);
 
-    const isPublic = request.routeOptions.config.public === true || request.is404;
-    if (!isPublic && !request.auth) {
-      if (token) clearSessionCookie(reply, config);
-      throw new AppError('unauthenticated', 'Please sign in');
-    }
+    const routeConfig = request.routeOptions.config;
+    const isPublic = routeConfig.public === true || request.is404;
+    if (!isPublic && !request.auth) throw new AppError('unauthenticated', 'Please sign in');
 
-    if (!SAFE_METHODS.has(request.method) && request.auth) {
+    if (!SAFE_METHODS.has(request.method) && request.auth && routeConfig.csrfExempt !== true) {
       const sent = request.headers['x-csrf-token'];
       if (typeof sent !== 'string' || !tokensEqual(sent, request.auth.session.csrf_token)) {
         throw new AppError(
