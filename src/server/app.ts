@@ -11,16 +11,20 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import pino, { type Logger } from 'pino';
-import { LocalBus, type Bus } from '../bus/bus.js';
+import type { Bus } from '../bus/bus.js';
+import { createBus, rateLimitStore } from '../bus/redis-bus.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { AppError } from '../domain/errors.js';
 import { OWASP_SCRYPT, type ScryptParams } from '../domain/passwords.js';
 import { migrateToLatest, openDatabase, type Database } from '../store/database.js';
 import type { Config } from './config.js';
+import { adminRoutes } from './http/admin/admin.routes.js';
 import { authRoutes } from './http/auth/auth.routes.js';
 import { filesRoutes } from './http/files.routes.js';
 import { appointmentsRoutes } from './http/appointments/appointments.routes.js';
 import { roomsRoutes } from './http/rooms/rooms.routes.js';
+import { Gateway, defaultGatewayOptions, type GatewayOptions } from './realtime/gateway.js';
+import { realtimeRoutes, registerWebsocketPlugin } from './realtime/realtime.routes.js';
 import { healthRoutes } from './http/health.routes.js';
 import { registerErrorHandling, sendProblem } from './http/problem.js';
 import { registerSecurity } from './http/security.js';
@@ -35,11 +39,13 @@ export interface AppOptions {
   logger?: Logger;
   /** Tests may lower the cost for fixture accounts; production always uses OWASP's. */
   passwordParams?: ScryptParams;
+  gateway?: Partial<GatewayOptions>;
 }
 
 export interface App {
   app: FastifyInstance;
   services: Services;
+  gateway: Gateway;
   close: () => Promise<void>;
 }
 
@@ -61,7 +67,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const database =
     opts.database ?? openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
   await migrateToLatest(database);
-  const bus = opts.bus ?? new LocalBus();
+  const bus =
+    opts.bus ??
+    (await createBus({
+      redisUrl: config.redisUrl,
+      prefix: config.redisPrefix,
+      dialect: database.dialect,
+      log,
+    }));
   const services = buildServices({
     config,
     database,
@@ -87,7 +100,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
 
   await app.register(fastifyCookie);
-  await app.register(fastifyRateLimit, { global: false });
+  await app.register(fastifyRateLimit, { global: false, ...rateLimitStore(bus) });
   await app.register(fastifySwagger, {
     openapi: {
       info: {
@@ -125,17 +138,24 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   await app.register(healthRoutes(services));
   await app.register(authRoutes(services));
+  await app.register(adminRoutes(services));
   await app.register(filesRoutes(services));
   await app.register(appointmentsRoutes(services));
   await app.register(roomsRoutes(services));
+  const gateway = new Gateway(services, { ...defaultGatewayOptions, ...opts.gateway });
+  await registerWebsocketPlugin(app);
+  await app.register(realtimeRoutes(services, gateway));
   registerWeb(app, config.webRoot ?? fileURLToPath(new URL('../../dist/web', import.meta.url)));
 
   await app.ready();
   return {
     app,
     services,
+    gateway,
     close: async () => {
+      await gateway.shutdown();
       await app.close();
+      await services.messages.deliveries.close();
       await bus.close();
       if (!opts.database) await database.close();
     },

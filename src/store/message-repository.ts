@@ -18,6 +18,10 @@ export class MessageRepository {
     }
   }
 
+  findById(id: string): Promise<MessageRow | undefined> {
+    return this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
   /** Messages already stored for these client ids (any sender; callers match the sender). */
   findByClientIds(clientIds: readonly string[]): Promise<MessageRow[]> {
     if (clientIds.length === 0) return Promise.resolve([]);

@@ -163,6 +163,17 @@ export class RoomRepository {
       .execute();
   }
 
+  /** Rooms a user takes part in, with both participants and the last seq: what a live connection subscribes to. */
+  roomsOfUser(
+    userId: string,
+  ): Promise<Pick<RoomRow, 'id' | 'patient_id' | 'practitioner_id' | 'last_seq'>[]> {
+    return this.db
+      .selectFrom('rooms')
+      .select(['id', 'patient_id', 'practitioner_id', 'last_seq'])
+      .where((eb) => eb.or([eb('patient_id', '=', userId), eb('practitioner_id', '=', userId)]))
+      .execute();
+  }
+
   async roomIdsForUser(userId: string): Promise<string[]> {
     const rows = await this.db
       .selectFrom('room_members')
