@@ -37,18 +37,49 @@ export interface AccountChanges {
 
 const isAdminOrSystem = (ctx: Ctx) => ctx.actor.role === 'admin';
 
+/** What anyone may change about their own account; everything else is the admin's. */
+const SELF_EDITABLE = new Set<keyof AccountChanges>(['name', 'workingHours', 'outOfOffice']);
+
+// The admin area answers "not found" to everyone else, exactly like a route that does
+// not exist, so nobody can probe for it.
+const notAdmin = () => notFound('Page');
+
+const NAME_MAX = 200;
+
+function checkName(raw: string): string {
+  const name = raw.trim();
+  if (!name) throw validationFailed('Name is required', 'name');
+  if ([...name].length > NAME_MAX)
+    throw validationFailed(`Name must be at most ${NAME_MAX} characters`, 'name');
+  return name;
+}
+
+function checkWorkingHours(value: WorkingHours | null | undefined): void {
+  if (value && !workingHoursSchema.safeParse(value).success)
+    throw validationFailed('Working hours are not valid', 'workingHours');
+}
+
+/** Working hours and out-of-office notices only mean something for practitioners. */
+function checkPractitionerOnly(role: Role, input: AccountChanges | NewAccount): void {
+  if (role === 'practitioner') return;
+  for (const field of ['workingHours', 'outOfOffice', 'specialty'] as const) {
+    if (input[field] !== undefined && input[field] !== null)
+      throw validationFailed(`Only practitioners have ${field}`, field);
+  }
+}
+
 export class AccountService {
   constructor(private readonly deps: Deps) {}
 
   async create(ctx: Ctx, input: NewAccount): Promise<UserRow> {
-    if (!isAdminOrSystem(ctx)) throw forbidden();
+    if (!isAdminOrSystem(ctx)) throw notAdmin();
     const email = emailSchema.safeParse(input.email);
     if (!email.success) throw validationFailed('Enter a valid email address', 'email');
     const problem = passwordProblem(input.password);
     if (problem) throw validationFailed(problem, 'password');
-    const name = input.name.trim();
-    if (!name) throw validationFailed('Name is required', 'name');
-    if (input.workingHours) workingHoursSchema.parse(input.workingHours);
+    const name = checkName(input.name);
+    checkPractitionerOnly(input.role, input);
+    checkWorkingHours(input.workingHours);
     const hash = await hashPassword(input.password, this.deps.passwordParams);
     const now = this.deps.clock.now();
     const row: UserRow = {
@@ -59,7 +90,7 @@ export class AccountService {
       name,
       password_hash: hash,
       date_of_birth: input.dateOfBirth ?? null,
-      specialty: input.role === 'practitioner' ? (input.specialty ?? null) : null,
+      specialty: input.role === 'practitioner' ? input.specialty?.trim() || null : null,
       working_hours: input.workingHours ? JSON.stringify(input.workingHours) : null,
       out_of_office: input.outOfOffice ?? null,
       photo_file_id: input.photoFileId ?? null,
@@ -89,20 +120,24 @@ export class AccountService {
   async update(ctx: Ctx, id: string, changes: AccountChanges): Promise<UserRow> {
     const self = ctx.actor.id === id;
     if (!isAdminOrSystem(ctx) && !self) throw notFound('User');
-    if (!isAdminOrSystem(ctx) && (changes.disabled !== undefined || changes.email !== undefined))
-      throw forbidden();
+    if (!isAdminOrSystem(ctx)) {
+      const fields = Object.entries(changes)
+        .filter(([, v]) => v !== undefined)
+        .map(([k]) => k as keyof AccountChanges);
+      if (fields.some((f) => !SELF_EDITABLE.has(f)))
+        throw forbidden('Ask the practice to change this for you');
+    }
     if (self && changes.disabled)
       throw new AppError('conflict', 'You cannot disable your own account');
+    checkWorkingHours(changes.workingHours);
     const now = this.deps.clock.now();
     let endedSessions: string[] = [];
     const updated = await this.deps.store.transaction(async (tx) => {
       const user = await tx.users.findById(id);
       if (!user) throw notFound('User');
+      checkPractitionerOnly(user.role, changes);
       const set: UserUpdate = { updated_at: now };
-      if (changes.name !== undefined) {
-        if (!changes.name.trim()) throw validationFailed('Name is required', 'name');
-        set.name = changes.name.trim();
-      }
+      if (changes.name !== undefined) set.name = checkName(changes.name);
       if (changes.email !== undefined) {
         const email = emailSchema.safeParse(changes.email);
         if (!email.success) throw validationFailed('Enter a valid email address', 'email');
@@ -112,8 +147,7 @@ export class AccountService {
         set.email = email.data;
         set.email_lower = email.data.toLowerCase();
       }
-      if (changes.specialty !== undefined && user.role === 'practitioner')
-        set.specialty = changes.specialty;
+      if (changes.specialty !== undefined) set.specialty = changes.specialty?.trim() || null;
       if (changes.dateOfBirth !== undefined) set.date_of_birth = changes.dateOfBirth;
       if (changes.workingHours !== undefined) {
         set.working_hours = changes.workingHours ? JSON.stringify(changes.workingHours) : null;
@@ -136,7 +170,12 @@ export class AccountService {
         targetType: 'user',
         targetId: id,
         ip: ctx.ip,
-        detail: { fields: Object.keys(changes).sort().join(',') },
+        detail: {
+          fields: Object.keys(changes)
+            .filter((k) => changes[k as keyof AccountChanges] !== undefined)
+            .sort()
+            .join(','),
+        },
       });
       const row = await tx.users.findById(id);
       if (!row) throw notFound('User');
@@ -154,7 +193,7 @@ export class AccountService {
   }
 
   async resetPassword(ctx: Ctx, id: string, password: string): Promise<void> {
-    if (!isAdminOrSystem(ctx)) throw notFound('User');
+    if (!isAdminOrSystem(ctx)) throw notAdmin();
     const problem = passwordProblem(password);
     if (problem) throw validationFailed(problem, 'password');
     const hash = await hashPassword(password, this.deps.passwordParams);
@@ -186,7 +225,7 @@ export class AccountService {
     ctx: Ctx,
     filter: { role?: Role | undefined; query?: string | undefined },
   ): Promise<UserRow[]> {
-    if (!isAdminOrSystem(ctx)) throw forbidden();
+    if (!isAdminOrSystem(ctx)) throw notAdmin();
     return this.deps.store.users.list(filter);
   }
 

@@ -139,3 +139,98 @@ export const unreadSchema = z.object({
   rooms: z.record(z.string(), z.number().int()),
 });
 export type UnreadWire = z.infer<typeof unreadSchema>;
+
+// ---- Accounts: the caller's own (/api/me) and the admin area (/api/admin/*) ----
+
+const personName = z.string().trim().min(1, 'Name is required').max(200);
+const outOfOfficeText = z.string().max(1000).nullable();
+
+/** A user as the admin area lists them. */
+export const adminUserSchema = userSchema.extend({
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  disabledAt: z.string().nullable(),
+});
+export type AdminUserWire = z.infer<typeof adminUserSchema>;
+
+export const adminUserListQuerySchema = z.object({
+  role: roleSchema.optional(),
+  q: z.string().trim().max(200).optional().describe('matches name or email, case-insensitive'),
+});
+
+export const adminCreateUserSchema = z.object({
+  role: roleSchema,
+  email: z.string().max(254),
+  name: personName,
+  password: z.string().max(512).describe('12 to 128 characters'),
+  dateOfBirth: z.iso.date().nullable().optional().describe('patients: YYYY-MM-DD'),
+  specialty: z.string().trim().max(200).nullable().optional().describe('practitioners'),
+  workingHours: workingHoursSchema.nullable().optional().describe('practitioners'),
+  outOfOffice: outOfOfficeText.optional().describe('practitioners'),
+});
+export type AdminCreateUser = z.infer<typeof adminCreateUserSchema>;
+
+const atLeastOneField = (o: Record<string, unknown>) =>
+  Object.values(o).some((v) => v !== undefined);
+
+export const adminUpdateUserSchema = z
+  .object({
+    name: personName.optional(),
+    email: z.string().max(254).optional(),
+    specialty: z.string().trim().max(200).nullable().optional(),
+    dateOfBirth: z.iso.date().nullable().optional(),
+    disabled: z.boolean().optional().describe('true ends every session of the user at once'),
+    workingHours: workingHoursSchema.nullable().optional(),
+    outOfOffice: outOfOfficeText.optional(),
+  })
+  .refine(atLeastOneField, 'Nothing to change');
+export type AdminUpdateUser = z.infer<typeof adminUpdateUserSchema>;
+
+export const setPasswordSchema = z.object({
+  password: z.string().max(512).describe('12 to 128 characters'),
+});
+
+/** What a signed-in user may change about themselves; working hours and out-of-office are for practitioners. */
+export const updateMeSchema = z
+  .object({
+    name: personName.optional(),
+    workingHours: workingHoursSchema.nullable().optional(),
+    outOfOffice: outOfOfficeText.optional(),
+  })
+  .refine(atLeastOneField, 'Nothing to change');
+export type UpdateMe = z.infer<typeof updateMeSchema>;
+
+export const auditEventSchema = z.object({
+  id: z.string(),
+  at: z.string(),
+  actorId: z.string().nullable(),
+  actorRole: z.string().nullable(),
+  actorName: z.string().nullable(),
+  action: z.string().describe('e.g. auth.login, auth.login_failed, user.create, user.disable'),
+  targetType: z.string().nullable(),
+  targetId: z.string().nullable(),
+  ip: z.string().nullable(),
+  detail: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).nullable(),
+});
+export type AuditEventWire = z.infer<typeof auditEventSchema>;
+
+export const auditQuerySchema = z.object({
+  actorId: z.string().max(64).optional(),
+  action: z.string().max(100).optional(),
+  targetId: z.string().max(64).optional(),
+  from: z.iso.datetime({ offset: true }).optional().describe('inclusive'),
+  to: z.iso.datetime({ offset: true }).optional().describe('exclusive'),
+  beforeId: z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be an event id')
+    .optional()
+    .describe('next page: the nextBeforeId of the previous page'),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export type AuditQuery = z.infer<typeof auditQuerySchema>;
+
+export const auditPageSchema = z.object({
+  events: z.array(auditEventSchema).describe('newest first'),
+  nextBeforeId: z.string().nullable().describe('null when there are no older events'),
+});
+export type AuditPageWire = z.infer<typeof auditPageSchema>;

@@ -6,6 +6,7 @@ import { userSchema } from '../../../shared/wire.js';
 import { authOf, clearSessionCookie, setSessionCookie } from '../security.js';
 import type { Services } from '../../services.js';
 import { problemResponses } from '../schemas.js';
+import { meRoutes } from './me.routes.js';
 
 const sessionResponse = z.object({ user: userSchema, csrfToken: z.string() });
 
@@ -13,6 +14,7 @@ export const authRoutes =
   (services: Services): FastifyPluginAsyncZod =>
   async (app) => {
     const { config, auth } = services;
+    await app.register(meRoutes(services));
 
     app.post(
       '/api/auth/login',
