@@ -118,10 +118,11 @@ export class MessageWriter {
     // Locks first, then the idempotency lookup: on PostgreSQL a concurrent sender of the
     // same client id in this room has committed by the time we hold the room's lock.
     const existing = new Map<string, MessageRow>(
-      (await tx.messages.findByClientIds([...new Set(batch.map((p) => p.clientId))])).map((m) => [
-        `${m.sender_id}:${m.client_id}`,
-        m,
-      ]),
+      (
+        await tx.messages.findByClientIds(
+          batch.map((p) => ({ senderId: p.ctx.actor.id, clientId: p.clientId })),
+        )
+      ).map((m) => [`${m.sender_id}:${m.client_id}`, m]),
     );
     const rows: MessageRow[] = [];
     const audit: AuditEntry[] = [];
@@ -174,6 +175,17 @@ export class MessageWriter {
       return { ok: true, row, created: true };
     });
     await tx.messages.insertMany(rows);
+    const received = new Map<string, number>();
+    for (const row of rows) {
+      const room = rooms.get(row.room_id)!;
+      const recipient = row.sender_id === room.patient_id ? room.practitioner_id : room.patient_id;
+      const key = `${row.room_id}:${recipient}`;
+      received.set(key, (received.get(key) ?? 0) + 1);
+    }
+    for (const [key, count] of received) {
+      const [roomId, userId] = key.split(':') as [string, string];
+      await tx.rooms.addReceived(roomId, userId, count);
+    }
     for (const id of touched) await tx.rooms.advance(id, rooms.get(id)!.last_seq, now);
     await tx.audit.recordMany(audit);
     const members = new Map(

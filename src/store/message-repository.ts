@@ -22,10 +22,21 @@ export class MessageRepository {
     return this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  /** Messages already stored for these client ids (any sender; callers match the sender). */
-  findByClientIds(clientIds: readonly string[]): Promise<MessageRow[]> {
-    if (clientIds.length === 0) return Promise.resolve([]);
-    return this.db.selectFrom('messages').selectAll().where('client_id', 'in', clientIds).execute();
+  /** Messages already stored for these (sender, client id) pairs; uses the unique index. */
+  async findByClientIds(
+    pairs: readonly { senderId: string; clientId: string }[],
+  ): Promise<MessageRow[]> {
+    if (pairs.length === 0) return [];
+    const senders = [...new Set(pairs.map((p) => p.senderId))];
+    const clientIds = [...new Set(pairs.map((p) => p.clientId))];
+    const wanted = new Set(pairs.map((p) => `${p.senderId}:${p.clientId}`));
+    const rows = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('sender_id', 'in', senders)
+      .where('client_id', 'in', clientIds)
+      .execute();
+    return rows.filter((r) => wanted.has(`${r.sender_id}:${r.client_id}`));
   }
 
   /** A page of a room, always returned in ascending seq. */
@@ -72,11 +83,20 @@ export class MessageRepository {
     return out;
   }
 
-  /** Newest messages written by others in the caller's rooms (dashboards' "recent messages"). */
+  /**
+   * Newest messages written by others in the caller's rooms (dashboards' "recent
+   * messages"). Only each room's last few messages are considered, so the cost does not
+   * grow with a room's history.
+   */
   recentFromOthers(userId: string, limit: number): Promise<MessageRow[]> {
     return this.db
       .selectFrom('room_members as rm')
-      .innerJoin('messages as m', 'm.room_id', 'rm.room_id')
+      .innerJoin('rooms as r', 'r.id', 'rm.room_id')
+      .innerJoin('messages as m', (j) =>
+        j
+          .onRef('m.room_id', '=', 'r.id')
+          .on((eb) => eb('m.seq', '>', eb(eb.ref('r.last_seq'), '-', limit * 4))),
+      )
       .selectAll('m')
       .where('rm.user_id', '=', userId)
       .where('m.sender_id', '<>', userId)

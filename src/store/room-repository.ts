@@ -133,25 +133,50 @@ export class RoomRepository {
     column: 'read_seq' | 'delivered_seq',
     seq: number,
   ): Promise<number> {
-    await this.db
-      .updateTable('room_members')
-      .set(column, seq)
-      .where('room_id', '=', roomId)
-      .where('user_id', '=', userId)
-      .where(column, '<', seq)
-      .execute();
-    // Reading what is delivered implies it was delivered.
     if (column === 'read_seq') {
+      // One statement: SET sees the old read_seq, so the newly read messages from the
+      // other participant are counted exactly once, whoever else marks at the same time.
       await this.db
         .updateTable('room_members')
-        .set('delivered_seq', seq)
+        .set((eb) => ({
+          read_received: eb(
+            'read_received',
+            '+',
+            eb
+              .selectFrom('messages as m')
+              .select(eb.fn.countAll<number>().as('n'))
+              .whereRef('m.room_id', '=', 'room_members.room_id')
+              .whereRef('m.sender_id', '<>', 'room_members.user_id')
+              .whereRef('m.seq', '>', 'room_members.read_seq')
+              .where('m.seq', '<=', seq),
+          ),
+          read_seq: seq,
+        }))
         .where('room_id', '=', roomId)
         .where('user_id', '=', userId)
-        .where('delivered_seq', '<', seq)
+        .where('read_seq', '<', seq)
         .execute();
     }
+    // Reading implies delivery.
+    await this.db
+      .updateTable('room_members')
+      .set('delivered_seq', seq)
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .where('delivered_seq', '<', seq)
+      .execute();
     const row = await this.member(roomId, userId);
     return row ? row[column] : 0;
+  }
+
+  /** Counts messages a participant received (the send transaction calls this, under the room lock). */
+  async addReceived(roomId: string, userId: string, count: number): Promise<void> {
+    await this.db
+      .updateTable('room_members')
+      .set((eb) => ({ received_count: eb('received_count', '+', count) }))
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .execute();
   }
 
   async setArchived(roomId: string, userId: string, at: number | null): Promise<void> {
@@ -209,31 +234,28 @@ export class RoomRepository {
   }
 
   /**
-   * Unread per room: the other participant's messages after the caller's read mark.
-   * An archived room counts nothing until a new message brings it back.
+   * Unread per room: the other participant's messages after the caller's read mark,
+   * read from the membership counters. An archived room counts nothing until a new
+   * message brings it back.
    */
   async unreadForUser(userId: string, roomId?: string): Promise<Map<string, number>> {
     let q = this.db
       .selectFrom('room_members as rm')
       .innerJoin('rooms as r', 'r.id', 'rm.room_id')
-      .innerJoin('messages as m', (j) =>
-        j
-          .onRef('m.room_id', '=', 'rm.room_id')
-          .onRef('m.seq', '>', 'rm.read_seq')
-          .onRef('m.sender_id', '<>', 'rm.user_id'),
-      )
-      .select(['m.room_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .select(['rm.room_id', 'rm.received_count', 'rm.read_received'])
       .where('rm.user_id', '=', userId)
+      .whereRef('rm.received_count', '>', 'rm.read_received')
       .where((eb) =>
         eb.or([
           eb('rm.archived_at', 'is', null),
           eb('rm.archived_at', '<', eb.ref('r.last_activity_at')),
         ]),
-      )
-      .groupBy('m.room_id');
+      );
     if (roomId) q = q.where('rm.room_id', '=', roomId);
     const rows = await q.execute();
-    return new Map(rows.map((r) => [r.room_id, Number(r.n)]));
+    return new Map(
+      rows.map((r) => [r.room_id, Number(r.received_count) - Number(r.read_received)]),
+    );
   }
 
   listAll(limit: number, offset: number): Promise<RoomRow[]> {

@@ -97,6 +97,9 @@ export interface RoomMembersTable {
   read_seq: number;
   delivered_seq: number;
   archived_at: number | null;
+  /** Messages received from the other participant, and how many of them are read. */
+  received_count: Generated<number>;
+  read_received: Generated<number>;
 }
 
 export interface MessagesTable {

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../database.js';
 import { initial } from './0001-initial.js';
+import { unreadCounters } from './0002-unread-counters.js';
 
 /**
  * Migrations are code, listed here in order, so they run the same from `tsx` and from
@@ -10,6 +11,7 @@ import { initial } from './0001-initial.js';
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
     '0001-initial': initial(dialect),
+    '0002-unread-counters': unreadCounters,
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
