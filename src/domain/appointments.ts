@@ -177,6 +177,18 @@ export class AppointmentService {
     return this.present(rows);
   }
 
+  /** Every appointment of the practice, for an admin; anyone else is told it does not exist. */
+  async adminList(
+    ctx: Ctx,
+    filter: {
+      status?: AppointmentStatus | undefined;
+      scope?: 'upcoming' | 'past' | 'all' | undefined;
+    },
+  ): Promise<AppointmentWire[]> {
+    if (ctx.actor.role !== 'admin') throw notFound('Resource');
+    return this.list(ctx, filter);
+  }
+
   /** Presents rows with their people and rooms in a fixed number of queries. */
   async present(rows: readonly AppointmentRow[]): Promise<AppointmentWire[]> {
     const store = this.deps.store;

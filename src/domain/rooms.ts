@@ -1,6 +1,6 @@
 import type { RoomListRow } from '../store/room-repository.js';
 import type { RoomMemberRow, RoomRow, UserRow } from '../store/schema.js';
-import type { PractitionerWire, RoomWire, UnreadWire } from '../shared/wire.js';
+import type { AdminRoomWire, PractitionerWire, RoomWire, UnreadWire } from '../shared/wire.js';
 import { iso } from './clock.js';
 import type { Ctx } from './context.js';
 import type { Deps } from './deps.js';
@@ -135,6 +135,38 @@ export class RoomService {
         workingHours: parseWorkingHours(u.working_hours),
         outOfOffice: u.out_of_office,
       }));
+  }
+
+  /**
+   * Rooms' metadata for an admin: who, which appointment, how many messages, when.
+   * Never message bodies; reading a conversation is not part of normal administration.
+   */
+  async adminList(ctx: Ctx, page: { limit: number; offset: number }): Promise<AdminRoomWire[]> {
+    if (ctx.actor.role !== 'admin') throw notFound('Resource');
+    const store = this.deps.store;
+    const rooms = await store.rooms.listAll(page.limit, page.offset);
+    const [users, appointments] = await Promise.all([
+      store.users.findManyByIds([
+        ...new Set(rooms.flatMap((r) => [r.patient_id, r.practitioner_id])),
+      ]),
+      store.appointments.findManyByIds(rooms.map((r) => r.appointment_id)),
+    ]);
+    const userById = new Map(users.map((u) => [u.id, u]));
+    const apptById = new Map(appointments.map((a) => [a.id, a]));
+    return rooms.map((r) => {
+      const a = apptById.get(r.appointment_id);
+      return {
+        id: r.id,
+        appointmentId: r.appointment_id,
+        appointmentStatus: a?.status ?? null,
+        appointmentStartsAt: a ? iso(a.starts_at) : null,
+        patient: presentPerson(userById.get(r.patient_id)!),
+        practitioner: presentPerson(userById.get(r.practitioner_id)!),
+        messageCount: r.last_seq,
+        lastActivityAt: iso(r.last_activity_at),
+        createdAt: iso(r.created_at),
+      };
+    });
   }
 
   /** Rooms with their people, marks and unread counts, in a fixed number of queries. */

@@ -19,6 +19,7 @@ import { OWASP_SCRYPT, type ScryptParams } from '../domain/passwords.js';
 import { migrateToLatest, openDatabase, type Database } from '../store/database.js';
 import type { Config } from './config.js';
 import { adminRoutes } from './http/admin/admin.routes.js';
+import { adminRoomsRoutes } from './http/admin/admin-rooms.routes.js';
 import { authRoutes } from './http/auth/auth.routes.js';
 import { filesRoutes } from './http/files.routes.js';
 import { appointmentsRoutes } from './http/appointments/appointments.routes.js';
@@ -116,17 +117,17 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, {
-    routePrefix: '/api/docs',
-    staticCSP: true,
-    transformStaticCSP: (header) => header,
-    uiConfig: { deepLinking: false },
-  });
   // The docs are public reading: they describe the API, not anyone's data.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/api/docs')) route.config = { ...(route.config ?? {}), public: true };
   });
 
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/api/docs',
+    // Our own strict CSP (helmet) applies: the UI loads only its own files.
+    staticCSP: false,
+    uiConfig: { deepLinking: false },
+  });
   registerErrorHandling(app);
   registerSecurity(app, config, services.auth);
 
@@ -139,6 +140,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(healthRoutes(services));
   await app.register(authRoutes(services));
   await app.register(adminRoutes(services));
+  await app.register(adminRoomsRoutes(services));
   await app.register(filesRoutes(services));
   await app.register(appointmentsRoutes(services));
   await app.register(roomsRoutes(services));

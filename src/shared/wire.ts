@@ -234,3 +234,17 @@ export const auditPageSchema = z.object({
   nextBeforeId: z.string().nullable().describe('null when there are no older events'),
 });
 export type AuditPageWire = z.infer<typeof auditPageSchema>;
+
+/** What an admin sees of a conversation: metadata only, never message bodies. */
+export const adminRoomSchema = z.object({
+  id: z.string(),
+  appointmentId: z.string(),
+  appointmentStatus: appointmentStatusSchema.nullable(),
+  appointmentStartsAt: z.string().nullable(),
+  patient: personSchema,
+  practitioner: personSchema,
+  messageCount: z.number().int(),
+  lastActivityAt: z.string(),
+  createdAt: z.string(),
+});
+export type AdminRoomWire = z.infer<typeof adminRoomSchema>;
