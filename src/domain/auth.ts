@@ -55,13 +55,15 @@ export class AuthService {
         retryAfterSeconds: Math.max(1, Math.ceil((blockedUntil - now) / 1000)),
       });
     }
-    await store.rateLimits.hit(ipKey, now, loginLimits.windowMs);
 
     const user = await store.users.findByEmail(email);
     this.dummyHash ??= hashPassword('not a real password', this.deps.passwordParams);
     const ok = await verifyPassword(password, user?.password_hash ?? (await this.dummyHash));
     if (!user || !ok || user.disabled_at !== null) {
+      // Only failures count: a practice's staff often share one address, and a busy
+      // morning of correct sign-ins must not lock the office out.
       await store.rateLimits.hit(emailKey, now, loginLimits.windowMs);
+      await store.rateLimits.hit(ipKey, now, loginLimits.windowMs);
       await store.audit.record({
         at: now,
         actorId: user?.id ?? null,

@@ -191,7 +191,15 @@ describe('login throttling', () => {
     expect((await login(app, user.email, TEST_PASSWORD)).statusCode).toBe(200);
   });
 
-  it('blocks an address after LOGIN_MAX_PER_IP attempts across many accounts', async () => {
+  it('does not count correct sign-ins against a shared office address', async () => {
+    const app = await start({ LOGIN_MAX_PER_IP: '3' });
+    for (let i = 0; i < 6; i += 1) {
+      const colleague = await app.createUser('practitioner');
+      expect((await login(app, colleague.email, TEST_PASSWORD, '192.0.2.99')).statusCode).toBe(200);
+    }
+  });
+
+  it('blocks an address after LOGIN_MAX_PER_IP failed attempts across many accounts', async () => {
     const app = await start({ LOGIN_MAX_PER_IP: '4', LOGIN_MAX_PER_ACCOUNT: '100' });
     const user = await app.createUser('patient');
     for (let i = 0; i < 4; i += 1) {
