@@ -14,7 +14,7 @@ export class DeliveryRecorder {
 
   constructor(
     private readonly deps: Deps,
-    private readonly delayMs = 20,
+    private readonly delayMs = 25,
   ) {}
 
   note(roomId: string, userId: string, seq: number, userIds: string[]): void {
@@ -31,31 +31,17 @@ export class DeliveryRecorder {
     this.pending.clear();
     if (items.length === 0) return;
     try {
-      const stored = await this.deps.store.transaction(async (tx) => {
-        const out: { item: (typeof items)[number]; before: number; after: number }[] = [];
-        for (const item of items) {
-          const before = (await tx.rooms.member(item.roomId, item.userId))?.delivered_seq ?? 0;
-          const after = await tx.rooms.advanceMark(
-            item.roomId,
-            item.userId,
-            'delivered_seq',
-            item.seq,
-          );
-          out.push({ item, before, after });
-        }
-        return out;
-      });
-      for (const { item, before, after } of stored) {
-        if (after > before) {
-          this.deps.bus.publish({
-            t: 'receipt',
-            roomId: item.roomId,
-            userId: item.userId,
-            kind: 'delivered',
-            seq: after,
-            userIds: item.userIds,
-          });
-        }
+      const moved = await this.deps.store.transaction((tx) => tx.rooms.advanceDelivered(items));
+      const userIdsOf = new Map(items.map((i) => [`${i.roomId}:${i.userId}`, i.userIds]));
+      for (const m of moved) {
+        this.deps.bus.publish({
+          t: 'receipt',
+          roomId: m.roomId,
+          userId: m.userId,
+          kind: 'delivered',
+          seq: m.seq,
+          userIds: userIdsOf.get(`${m.roomId}:${m.userId}`)!,
+        });
       }
     } catch (err) {
       // A lost delivered mark is cosmetic; the next fetch or read records it again.

@@ -220,14 +220,25 @@ export class RoomService {
   }
 }
 
-/** Unread for a user, counting archived rooms too: a new message brings an archived room back. */
+/** Unread for a user; archived rooms count nothing until a new message brings them back. */
 export async function unreadFor(deps: Pick<Deps, 'store'>, userId: string): Promise<UnreadWire> {
-  const map = await deps.store.rooms.unreadForUser(userId);
-  let total = 0;
-  const rooms: Record<string, number> = {};
-  for (const [roomId, n] of map) {
-    rooms[roomId] = n;
-    total += n;
-  }
-  return { total, rooms };
+  return (await unreadForMany(deps, [userId])).get(userId)!;
+}
+
+export async function unreadForMany(
+  deps: Pick<Deps, 'store'>,
+  userIds: readonly string[],
+): Promise<Map<string, UnreadWire>> {
+  const byUser = await deps.store.rooms.unreadForUsers(userIds);
+  return new Map(
+    userIds.map((userId) => {
+      let total = 0;
+      const rooms: Record<string, number> = {};
+      for (const [roomId, n] of byUser.get(userId) ?? []) {
+        rooms[roomId] = n;
+        total += n;
+      }
+      return [userId, { total, rooms }];
+    }),
+  );
 }

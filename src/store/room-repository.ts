@@ -239,11 +239,22 @@ export class RoomRepository {
    * message brings it back.
    */
   async unreadForUser(userId: string, roomId?: string): Promise<Map<string, number>> {
+    const byUser = await this.unreadForUsers([userId], roomId);
+    return byUser.get(userId) ?? new Map<string, number>();
+  }
+
+  /** The same for many users in one query (the gateway's coalesced unread updates). */
+  async unreadForUsers(
+    userIds: readonly string[],
+    roomId?: string,
+  ): Promise<Map<string, Map<string, number>>> {
+    const out = new Map<string, Map<string, number>>();
+    if (userIds.length === 0) return out;
     let q = this.db
       .selectFrom('room_members as rm')
       .innerJoin('rooms as r', 'r.id', 'rm.room_id')
-      .select(['rm.room_id', 'rm.received_count', 'rm.read_received'])
-      .where('rm.user_id', '=', userId)
+      .select(['rm.user_id', 'rm.room_id', 'rm.received_count', 'rm.read_received'])
+      .where('rm.user_id', 'in', userIds)
       .whereRef('rm.received_count', '>', 'rm.read_received')
       .where((eb) =>
         eb.or([
@@ -252,10 +263,31 @@ export class RoomRepository {
         ]),
       );
     if (roomId) q = q.where('rm.room_id', '=', roomId);
-    const rows = await q.execute();
-    return new Map(
-      rows.map((r) => [r.room_id, Number(r.received_count) - Number(r.read_received)]),
-    );
+    for (const r of await q.execute()) {
+      let rooms = out.get(r.user_id);
+      if (!rooms) out.set(r.user_id, (rooms = new Map()));
+      rooms.set(r.room_id, Number(r.received_count) - Number(r.read_received));
+    }
+    return out;
+  }
+
+  /** Moves delivered marks forward; answers the ones that moved (one statement each, no read first). */
+  async advanceDelivered(
+    items: readonly { roomId: string; userId: string; seq: number }[],
+  ): Promise<{ roomId: string; userId: string; seq: number }[]> {
+    const moved: { roomId: string; userId: string; seq: number }[] = [];
+    for (const item of items) {
+      const row = await this.db
+        .updateTable('room_members')
+        .set('delivered_seq', item.seq)
+        .where('room_id', '=', item.roomId)
+        .where('user_id', '=', item.userId)
+        .where('delivered_seq', '<', item.seq)
+        .returning('delivered_seq')
+        .executeTakeFirst();
+      if (row) moved.push(item);
+    }
+    return moved;
   }
 
   listAll(limit: number, offset: number): Promise<RoomRow[]> {

@@ -3,7 +3,7 @@ import type { BusEvent } from '../../bus/bus.js';
 import type { Authenticated } from '../../domain/auth.js';
 import { AppError } from '../../domain/errors.js';
 import { presentMessage } from '../../domain/message-presenter.js';
-import { unreadFor } from '../../domain/rooms.js';
+import { unreadForMany } from '../../domain/rooms.js';
 import {
   CloseCode,
   RESUME_LIMIT,
@@ -484,18 +484,18 @@ export class Gateway {
     this.unreadTimer ??= setTimeout(() => void this.flushUnread(), 10);
   }
 
+  /** Unread counts for every user woken since the last flush, in one query. */
   private async flushUnread(): Promise<void> {
     this.unreadTimer = undefined;
-    const users = [...this.unreadDue];
+    const users = [...this.unreadDue].filter((u) => this.byUser.has(u));
     this.unreadDue.clear();
-    for (const userId of users) {
-      if (!this.byUser.has(userId)) continue;
-      try {
-        const unread = await unreadFor(this.services.deps, userId);
+    if (users.length === 0) return;
+    try {
+      for (const [userId, unread] of await unreadForMany(this.services.deps, users)) {
         this.sendToUsers([userId], { type: 'unread', ...unread });
-      } catch (err) {
-        this.log.warn({ err }, 'could not compute unread counts');
       }
+    } catch (err) {
+      this.log.warn({ err }, 'could not compute unread counts');
     }
   }
 
