@@ -265,7 +265,7 @@ export class RoomRepository {
     if (roomId) q = q.where('rm.room_id', '=', roomId);
     for (const r of await q.execute()) {
       let rooms = out.get(r.user_id);
-      if (!rooms) out.set(r.user_id, (rooms = new Map()));
+      if (!rooms) out.set(r.user_id, (rooms = new Map<string, number>()));
       rooms.set(r.room_id, Number(r.received_count) - Number(r.read_received));
     }
     return out;
