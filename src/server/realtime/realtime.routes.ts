@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import { CloseCode } from '../../shared/events.js';
+import type { Authenticated } from '../../domain/auth.js';
 import type { Services } from '../services.js';
 import { idParams, problemResponses } from '../http/schemas.js';
 import { authOf, originAllowed } from '../http/security.js';
@@ -55,48 +56,8 @@ export const realtimeRoutes =
         const auth = request.auth;
         if (!auth) return socket.close(CloseCode.unauthenticated, 'Not signed in');
 
-        let conn: Connection | undefined;
-        const early: RawData[] = [];
-        const handle = (data: RawData, c: Connection) => {
-          if (rawLength(data) > MAX_FRAME_BYTES)
-            return gateway.terminate(c, CloseCode.frameTooLarge, 'Frame too large');
-          const cmd = parseCommand(rawToString(data));
-          if (!cmd) {
-            if (!c.takeToken(services.clock.now()))
-              return gateway.terminate(c, CloseCode.rateLimited, 'Too many commands');
-            return socket.send(
-              JSON.stringify({
-                type: 'error',
-                code: 'validation_failed',
-                title: 'The frame is not a valid command',
-              }),
-            );
-          }
-          gateway
-            .command(c, cmd)
-            .catch((err: unknown) => request.log.error({ err }, 'real-time command failed'));
-        };
-        // Listeners go on at once: frames may arrive while the connection is being set up.
-        socket.on('message', (data: RawData) => (conn ? handle(data, conn) : early.push(data)));
-        socket.on('pong', () => {
-          if (conn) conn.lastPong = services.clock.now();
-        });
-        socket.on('close', () => {
-          if (conn) gateway.close(conn);
-        });
-        socket.on('error', () => socket.terminate());
-
-        gateway.open(wsSink(socket), auth, request.ip).then(
-          (c) => {
-            conn = c;
-            if (socket.readyState !== socket.OPEN) return gateway.close(c);
-            for (const data of early.splice(0)) handle(data, c);
-          },
-          (err: unknown) => {
-            request.log.error({ err }, 'could not open a real-time connection');
-            socket.close(1011, 'Server error');
-          },
-        );
+        // A function of its own, so the socket's closures do not keep the request alive.
+        attachSocket(socket, auth, request.ip, gateway, services);
       },
     );
 
@@ -172,3 +133,54 @@ export const realtimeRoutes =
       },
     );
   };
+
+/** Wires one authenticated WebSocket to the gateway for its lifetime. */
+function attachSocket(
+  socket: WebSocket,
+  auth: Authenticated,
+  ip: string | null,
+  gateway: Gateway,
+  services: Services,
+): void {
+  const log = services.log;
+  let conn: Connection | undefined;
+  const early: RawData[] = [];
+  const handle = (data: RawData, c: Connection) => {
+    if (rawLength(data) > MAX_FRAME_BYTES)
+      return gateway.terminate(c, CloseCode.frameTooLarge, 'Frame too large');
+    const cmd = parseCommand(rawToString(data));
+    if (!cmd) {
+      if (!c.takeToken(services.clock.now()))
+        return gateway.terminate(c, CloseCode.rateLimited, 'Too many commands');
+      return socket.send(
+        JSON.stringify({
+          type: 'error',
+          code: 'validation_failed',
+          title: 'The frame is not a valid command',
+        }),
+      );
+    }
+    gateway.command(c, cmd).catch((err: unknown) => log.error({ err }, 'real-time command failed'));
+  };
+  // Listeners go on at once: frames may arrive while the connection is being set up.
+  socket.on('message', (data: RawData) => (conn ? handle(data, conn) : early.push(data)));
+  socket.on('pong', () => {
+    if (conn) conn.lastPong = services.clock.now();
+  });
+  socket.on('close', () => {
+    if (conn) gateway.close(conn);
+  });
+  socket.on('error', () => socket.terminate());
+
+  gateway.open(wsSink(socket), auth, ip).then(
+    (c) => {
+      conn = c;
+      if (socket.readyState !== socket.OPEN) return gateway.close(c);
+      for (const data of early.splice(0)) handle(data, c);
+    },
+    (err: unknown) => {
+      log.error({ err }, 'could not open a real-time connection');
+      socket.close(1011, 'Server error');
+    },
+  );
+}
