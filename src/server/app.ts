@@ -31,6 +31,7 @@ import { registerErrorHandling, sendProblem } from './http/problem.js';
 import { registerSecurity } from './http/security.js';
 import { registerWeb } from './http/web.routes.js';
 import { buildServices, type Services } from './services.js';
+import { expiredSessionSweep, JobScheduler } from './jobs.js';
 
 export interface AppOptions {
   config: Config;
@@ -47,6 +48,8 @@ export interface App {
   app: FastifyInstance;
   services: Services;
   gateway: Gateway;
+  /** Background jobs; register more with `jobs.add`. One process runs them (see jobs.ts). */
+  jobs: JobScheduler;
   close: () => Promise<void>;
 }
 
@@ -150,11 +153,20 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerWeb(app, config.webRoot ?? fileURLToPath(new URL('../../dist/web', import.meta.url)));
 
   await app.ready();
+  const jobs = new JobScheduler({
+    database,
+    databaseUrl: config.databaseUrl,
+    log,
+    jobs: [expiredSessionSweep(services.deps)],
+  });
+  jobs.start();
   return {
     app,
     services,
     gateway,
+    jobs,
     close: async () => {
+      await jobs.stop();
       await gateway.shutdown();
       await app.close();
       await services.messages.deliveries.close();

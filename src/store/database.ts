@@ -48,18 +48,24 @@ function openSqlite(path: string): Database {
   };
 }
 
-function openPostgres(url: string, poolSize: number): Database {
-  // A `schema` query parameter puts every table in that schema (used by tests and by
-  // practices that share one database).
+/**
+ * How to connect to a `postgres://…` store URL. A `schema` query parameter puts every
+ * table in that schema (used by tests and by practices that share one database). Also
+ * used for dedicated connections outside the pool (the job scheduler's lock).
+ */
+export function postgresClientConfig(url: string): pg.ClientConfig {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema');
   parsed.searchParams.delete('schema');
-  const pool = new pg.Pool({
+  return {
     connectionString: parsed.toString(),
-    max: poolSize,
     connectionTimeoutMillis: 5000,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
-  });
+  };
+}
+
+function openPostgres(url: string, poolSize: number): Database {
+  const pool = new pg.Pool({ ...postgresClientConfig(url), max: poolSize });
   // An idle client that loses its server emits 'error'; the pool replaces it.
   pool.on('error', () => undefined);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
