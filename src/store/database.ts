@@ -68,6 +68,10 @@ function openPostgres(url: string, poolSize: number): Database {
   const pool = new pg.Pool({ ...postgresClientConfig(url), max: poolSize });
   // An idle client that loses its server emits 'error'; the pool replaces it.
   pool.on('error', () => undefined);
+  // A client checked out of the pool (mid-transaction, say) has no pool listener: its
+  // 'error' would be an uncaught exception that ends the process. The query in flight
+  // fails on its own (the request answers 503) and the pool drops the dead client.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
