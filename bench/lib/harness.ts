@@ -1,0 +1,135 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { seed, type SeedOptions } from '../seed.js';
+import type { Plan } from './plan.js';
+import {
+  startCarechat,
+  type CarechatProcess,
+  type Generator,
+  type RelayProcess,
+} from './processes.js';
+import type { Endpoint, SeedFile, Target } from './protocol.js';
+
+/** What every scenario gets from the harness. */
+export interface Harness {
+  plan: Plan;
+  gen: Generator;
+  relay: RelayProcess;
+  resultsDir: string;
+  /** Directory for --profile's .cpuprofile files, when profiling. */
+  profileDir: string | undefined;
+  log(line: string): void;
+}
+
+/** One line of the summary table. `pass` is null where the issue sets no target. */
+export interface Row {
+  scenario: string;
+  figure: string;
+  carechat: string;
+  relay: string;
+  target: string;
+  pass: boolean | null;
+}
+
+export interface ScenarioOutcome {
+  name: string;
+  seconds: number;
+  rows: Row[];
+  data: unknown;
+  error?: string;
+}
+
+export const relayEndpoint = (relay: RelayProcess): Endpoint => ({
+  wsUrl: `ws://127.0.0.1:${relay.port}/`,
+  origin: 'http://127.0.0.1',
+  cookieName: 'unused',
+});
+
+export const carechatEndpoint = (server: CarechatProcess): Endpoint => ({
+  wsUrl: `ws://127.0.0.1:${server.port}/api/ws`,
+  origin: server.origin,
+  cookieName: 'carechat_session',
+});
+
+export interface Running {
+  server: CarechatProcess;
+  seed: SeedFile;
+  dbPath: string;
+  seedSeconds: number;
+  /** What proves the seeded accounts and sessions are real: status codes of a login and a session check. */
+  verified: { login: number; session: number };
+}
+
+/**
+ * Seeds a fresh database, starts carechat on it, checks that a seeded account can sign in
+ * and a seeded session is accepted, hands the tokens to the generator, runs `fn`, and
+ * tears everything down whatever happens.
+ */
+export async function withCarechat<T>(
+  h: Harness,
+  name: string,
+  seedOptions: Omit<SeedOptions, 'dbPath' | 'seedPath'>,
+  fn: (run: Running) => Promise<T>,
+  opts: { profile?: boolean } = {},
+): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), `carechat-bench-${name}-`));
+  const dbPath = join(dir, 'carechat.db');
+  const seedPath = join(dir, 'seed.json');
+  let server: CarechatProcess | undefined;
+  try {
+    const t = performance.now();
+    h.log(`${name}: seeding ${seedOptions.pairs} pairs`);
+    const seeded = await seed({ ...seedOptions, dbPath, seedPath });
+    const seedSeconds = (performance.now() - t) / 1000;
+    h.log(`${name}: seeded in ${seedSeconds.toFixed(1)} s; starting carechat`);
+    server = await startCarechat({
+      dbPath,
+      logPath: join(h.resultsDir, `${name}.server.log`),
+      cpuProfDir: opts.profile ? h.profileDir : undefined,
+    });
+    const verified = await verify(server, seeded);
+    if (verified.session !== 200) {
+      throw new Error(`a seeded session was refused (GET /api/auth/session: ${verified.session})`);
+    }
+    await h.gen.request({ op: 'init', seedPath }, 60_000);
+    return await fn({ server, seed: seeded, dbPath, seedSeconds, verified });
+  } finally {
+    await h.gen.request({ op: 'disconnect', target: 'carechat' }, 60_000).catch(() => undefined);
+    await h.gen.request({ op: 'disconnect', target: 'relay' }, 60_000).catch(() => undefined);
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function verify(server: CarechatProcess, seeded: SeedFile): Promise<Running['verified']> {
+  const login = await fetch(`${server.origin}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: seeded.emails.patient, password: seeded.password }),
+  });
+  const last = seeded.pairs[seeded.pairs.length - 1]!;
+  const session = await fetch(`${server.origin}/api/auth/session`, {
+    headers: { cookie: `carechat_session=${last.practitioner.token}` },
+  });
+  return { login: login.status, session: session.status };
+}
+
+export const fileBytes = (path: string): number => {
+  try {
+    return statSync(path).size + statSync(`${path}-wal`).size;
+  } catch {
+    return 0;
+  }
+};
+
+export const targets: readonly Target[] = ['relay', 'carechat'];
+
+export const fmt = {
+  ms: (v: number) => `${v.toFixed(v < 10 ? 2 : 1)} ms`,
+  rate: (v: number) => `${v.toLocaleString('en-US')}/s`,
+  kib: (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`,
+  mib: (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`,
+  n: (v: number) => v.toLocaleString('en-US'),
+  ratio: (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '∞'),
+};

@@ -1,0 +1,37 @@
+/** How big each scenario runs: the figures, or a ~1-minute smoke subset. */
+export interface Plan {
+  quick: boolean;
+  floor: { count: number; warmup: number };
+  knee: { pairs: number; rates: number[]; stepMs: number; drainMs: number };
+  steady: { pairs: number; rate: number; durationMs: number };
+  /** Undefined: as many as the process's file limit allows. */
+  capacity: { maxConnections: number | undefined };
+  history: { rooms: number; practitioners: number; perRoom: number; requests: number };
+  polling: { pairs: number; intervalMs: number; durationMs: number };
+}
+
+export const fullPlan: Plan = {
+  quick: false,
+  floor: { count: 5_000, warmup: 200 },
+  knee: {
+    pairs: 500,
+    rates: [1_000, 2_000, 5_000, 10_000, 20_000],
+    stepMs: 15_000,
+    drainMs: 10_000,
+  },
+  steady: { pairs: 5_000, rate: 1_000, durationMs: 60_000 },
+  capacity: { maxConnections: undefined },
+  // 2,000 rooms × 500 = 1,000,000 messages; 40 practitioners with 50 rooms each.
+  history: { rooms: 2_000, practitioners: 40, perRoom: 500, requests: 2_000 },
+  polling: { pairs: 5_000, intervalMs: 5_000, durationMs: 30_000 },
+};
+
+export const quickPlan: Plan = {
+  quick: true,
+  floor: { count: 1_000, warmup: 100 },
+  knee: { pairs: 100, rates: [500, 1_000, 2_000], stepMs: 3_000, drainMs: 3_000 },
+  steady: { pairs: 500, rate: 500, durationMs: 6_000 },
+  capacity: { maxConnections: 2_000 },
+  history: { rooms: 200, practitioners: 10, perRoom: 250, requests: 300 },
+  polling: { pairs: 500, intervalMs: 5_000, durationMs: 10_000 },
+};

@@ -1,0 +1,124 @@
+import type { Latency } from './stats.js';
+
+/** Which server the generator talks to: carechat itself, or the raw relay baseline. */
+export type Target = 'carechat' | 'relay';
+
+export interface BenchUser {
+  id: string;
+  /** The session token the browser would hold in its cookie. */
+  token: string;
+}
+
+/** One patient–practitioner conversation: an accepted appointment and its room. */
+export interface BenchPair {
+  roomId: string;
+  /** Messages already stored in the room (history scenario), so its last seq. */
+  lastSeq: number;
+  patient: BenchUser;
+  practitioner: BenchUser;
+}
+
+/** What the seeder hands the generator (written as JSON next to the database). */
+export interface SeedFile {
+  pairs: BenchPair[];
+  /** Password of every seeded account, so any of them can also sign in over HTTP. */
+  password: string;
+  emails: { patient: string; practitioner: string };
+}
+
+export interface Endpoint {
+  /** ws://127.0.0.1:<port>/api/ws for carechat, ws://127.0.0.1:<port>/ for the relay. */
+  wsUrl: string;
+  origin: string;
+  cookieName: string;
+}
+
+export type GeneratorRequest =
+  | { op: 'init'; seedPath: string }
+  | {
+      op: 'connect';
+      target: Target;
+      endpoint: Endpoint;
+      /** Connect the users of pairs [0, pairs): two sockets a pair. */
+      pairs: number;
+      concurrency: number;
+      /** Stop early after this many failed connection attempts (capacity). */
+      maxFailures: number;
+      timeLimitMs: number;
+    }
+  | { op: 'floor'; target: Target; count: number; warmup: number }
+  | { op: 'load'; target: Target; rate: number; durationMs: number; drainMs: number }
+  | { op: 'idle'; target: Target; durationMs: number }
+  | { op: 'disconnect'; target: Target }
+  | { op: 'poll'; baseUrl: string; pairs: number; intervalMs: number; durationMs: number }
+  | { op: 'http'; baseUrl: string; requests: HttpProbe[]; warmup: number }
+  | { op: 'exit' };
+
+export interface HttpProbe {
+  path: string;
+  token: string;
+}
+
+export interface ConnectResult {
+  attempted: number;
+  connected: number;
+  failed: number;
+  seconds: number;
+  connectsPerSecond: number;
+  failures: Record<string, number>;
+  /** Connections that opened but were not live (no `resumed`) within 10 s. */
+  noHello: number;
+}
+
+export interface LoadResult {
+  rate: number;
+  durationMs: number;
+  planned: number;
+  sent: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  misrouted: number;
+  acks: number;
+  errors: Record<string, number>;
+  closes: Record<string, number>;
+  otherFrames: Record<string, number>;
+  latency: Latency;
+  ackLatency: Latency;
+  /** Worst delay between a message's scheduled time and the moment the generator sent it. */
+  sendLagMaxMs: number;
+  generatorCpuSeconds: number;
+}
+
+export interface FloorResult {
+  count: number;
+  lost: number;
+  latency: Latency;
+  ackLatency: Latency;
+  errors: Record<string, number>;
+  closes: Record<string, number>;
+}
+
+export interface IdleResult {
+  open: number;
+  closes: Record<string, number>;
+  otherFrames: Record<string, number>;
+}
+
+export interface PollResult {
+  clients: number;
+  requests: number;
+  statuses: Record<string, number>;
+  latency: Latency;
+  messagesSeen: number;
+}
+
+export interface HttpResult {
+  requests: number;
+  statuses: Record<string, number>;
+  latency: Latency;
+  /** Bytes of the last answer, to show what a page weighs. */
+  bodyBytes: number;
+}
+
+export type GeneratorResponse = { ok: true; result: unknown } | { ok: false; error: string };

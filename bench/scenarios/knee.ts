@@ -1,0 +1,127 @@
+import {
+  carechatEndpoint,
+  fmt,
+  relayEndpoint,
+  withCarechat,
+  type Harness,
+  type ScenarioOutcome,
+} from '../lib/harness.js';
+import { ProcRecorder, type WindowUsage } from '../lib/proc.js';
+import type { ConnectResult, LoadResult, Target } from '../lib/protocol.js';
+import { sleep } from '../lib/ws-clients.js';
+
+export interface KneeStep {
+  target: Target;
+  rate: number;
+  result: LoadResult | undefined;
+  /** The server under test (carechat or relay) over the step. */
+  server: WindowUsage | undefined;
+  generator: WindowUsage | undefined;
+  sustained: boolean;
+  skipped?: string;
+}
+
+/** The issue's criterion: everything arrived, and p99 under 50 ms. */
+export const sustains = (r: LoadResult): boolean => r.lost === 0 && r.latency.p99 < 50;
+// Far past the knee, another higher step only builds a backlog that spoils the next one.
+const saturated = (r: LoadResult): boolean => r.lost > r.planned * 0.05 || r.latency.p99 > 2_000;
+
+/** (2) Offered rate stepping up on 1,000 connections: the highest rate carechat sustains. */
+export async function knee(h: Harness): Promise<Omit<ScenarioOutcome, 'name' | 'seconds'>> {
+  const { pairs, rates, stepMs, drainMs } = h.plan.knee;
+  return withCarechat(
+    h,
+    'knee',
+    { pairs },
+    async ({ server }) => {
+      const connect = { pairs, concurrency: 50, maxFailures: 50, timeLimitMs: 120_000 };
+      const conns: Record<Target, ConnectResult> = {
+        relay: await h.gen.request<ConnectResult>(
+          { op: 'connect', target: 'relay', endpoint: relayEndpoint(h.relay), ...connect },
+          180_000,
+        ),
+        carechat: await h.gen.request<ConnectResult>(
+          { op: 'connect', target: 'carechat', endpoint: carechatEndpoint(server), ...connect },
+          180_000,
+        ),
+      };
+      const steps: KneeStep[] = [];
+      const stopped: Partial<Record<Target, string>> = {};
+      for (const rate of rates) {
+        for (const target of ['relay', 'carechat'] as const) {
+          if (stopped[target]) {
+            steps.push({
+              target,
+              rate,
+              result: undefined,
+              server: undefined,
+              generator: undefined,
+              sustained: false,
+              skipped: stopped[target],
+            });
+            continue;
+          }
+          const pid = target === 'relay' ? h.relay.pid : server.pid;
+          const serverRec = new ProcRecorder(pid).start();
+          const genRec = new ProcRecorder(h.gen.pid).start();
+          const result = await h.gen.request<LoadResult>(
+            { op: 'load', target, rate, durationMs: stepMs, drainMs },
+            stepMs + drainMs + 60_000,
+          );
+          const step: KneeStep = {
+            target,
+            rate,
+            result,
+            server: serverRec.stop(),
+            generator: genRec.stop(),
+            sustained: sustains(result),
+          };
+          steps.push(step);
+          h.log(
+            `knee ${target} ${rate}/s: p50 ${result.latency.p50} p99 ${result.latency.p99} lost ${result.lost} dup ${result.duplicated} cpu ${step.server?.cpuCores.toFixed(2)}`,
+          );
+          if (saturated(result)) stopped[target] = `saturated at ${rate}/s`;
+          await sleep(1_000);
+        }
+      }
+      const best = (t: Target) =>
+        Math.max(0, ...steps.filter((s) => s.target === t && s.sustained).map((s) => s.rate));
+      const carechatRate = best('carechat');
+      const relayRate = best('relay');
+      const ratio = relayRate > 0 ? carechatRate / relayRate : 0;
+      const lost = steps.filter((s) => s.target === 'carechat' && (s.result?.lost ?? 0) > 0).length;
+      return {
+        data: { connections: conns, steps, carechatRate, relayRate, ratio },
+        rows: [
+          {
+            scenario: 'knee',
+            figure: `highest rate with no loss and p99 < 50 ms (${fmt.n(pairs * 2)} connections)`,
+            carechat: fmt.rate(carechatRate),
+            relay: fmt.rate(relayRate),
+            target: '≥ 60% of relay',
+            pass: relayRate > 0 && ratio >= 0.6,
+          },
+          {
+            scenario: 'knee',
+            figure: 'carechat / relay',
+            carechat: `${(ratio * 100).toFixed(0)}%`,
+            relay: '100%',
+            target: '≥ 60%',
+            pass: relayRate > 0 && ratio >= 0.6,
+          },
+          {
+            scenario: 'knee',
+            figure: 'steps with lost messages',
+            carechat: fmt.n(lost),
+            relay: fmt.n(
+              steps.filter((s) => s.target === 'relay' && (s.result?.lost ?? 0) > 0).length,
+            ),
+            target: '',
+            pass: null,
+          },
+        ],
+      };
+    },
+    { profile: h.profileDir !== undefined },
+  );
+}

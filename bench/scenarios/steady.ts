@@ -1,0 +1,136 @@
+import {
+  carechatEndpoint,
+  fmt,
+  relayEndpoint,
+  withCarechat,
+  type Harness,
+  type ScenarioOutcome,
+} from '../lib/harness.js';
+import { ProcRecorder, sampleProc, type WindowUsage } from '../lib/proc.js';
+import type { ConnectResult, Endpoint, LoadResult, Target } from '../lib/protocol.js';
+import { sleep } from '../lib/ws-clients.js';
+
+export interface SteadyRun {
+  target: Target;
+  connect: ConnectResult;
+  rssIdleBytes: number;
+  rssConnectedBytes: number;
+  bytesPerConnection: number;
+  result: LoadResult;
+  server: WindowUsage;
+  generator: WindowUsage;
+}
+
+async function steadyOn(
+  h: Harness,
+  target: Target,
+  endpoint: Endpoint,
+  pid: number,
+): Promise<SteadyRun> {
+  const { pairs, rate, durationMs } = h.plan.steady;
+  await sleep(1_000);
+  const idle = sampleProc(pid)?.rssBytes ?? 0;
+  const connect = await h.gen.request<ConnectResult>(
+    {
+      op: 'connect',
+      target,
+      endpoint,
+      pairs,
+      concurrency: 50,
+      maxFailures: 100,
+      timeLimitMs: 300_000,
+    },
+    360_000,
+  );
+  await sleep(3_000);
+  const connected = sampleProc(pid)?.rssBytes ?? 0;
+  const serverRec = new ProcRecorder(pid).start();
+  const genRec = new ProcRecorder(h.gen.pid).start();
+  const result = await h.gen.request<LoadResult>(
+    { op: 'load', target, rate, durationMs, drainMs: 10_000 },
+    durationMs + 70_000,
+  );
+  const run: SteadyRun = {
+    target,
+    connect,
+    rssIdleBytes: idle,
+    rssConnectedBytes: connected,
+    bytesPerConnection: connect.connected > 0 ? (connected - idle) / connect.connected : 0,
+    result,
+    server: serverRec.stop(),
+    generator: genRec.stop(),
+  };
+  h.log(
+    `steady ${target}: ${connect.connected} conns, p50 ${result.latency.p50} p99 ${result.latency.p99} lost ${result.lost}, ${(run.bytesPerConnection / 1024).toFixed(1)} KiB/conn, cpu ${run.server.cpuSeconds.toFixed(1)} s`,
+  );
+  await h.gen.request({ op: 'disconnect', target }, 60_000);
+  return run;
+}
+
+/** (3) 10,000 connections, 1,000 msgs/s for a minute: latency, CPU, memory, drift. */
+export async function steady(h: Harness): Promise<Omit<ScenarioOutcome, 'name' | 'seconds'>> {
+  const { pairs, rate, durationMs } = h.plan.steady;
+  return withCarechat(h, 'steady', { pairs }, async ({ server }) => {
+    const carechat = await steadyOn(h, 'carechat', carechatEndpoint(server), server.pid);
+    const relay = await steadyOn(h, 'relay', relayEndpoint(h.relay), h.relay.pid);
+    const c = carechat.result;
+    const r = relay.result;
+    // Growth of RSS over the loaded minute, from the least-squares slope of 1 s samples.
+    const drift = carechat.server.rssSlopeBytesPerMin;
+    const driftShare = drift / Math.max(1, carechat.server.rssStartBytes);
+    const label = `${fmt.n(pairs * 2)} connections, ${fmt.n(rate)} msgs/s, ${durationMs / 1000} s`;
+    return {
+      data: { carechat, relay },
+      rows: [
+        {
+          scenario: 'steady',
+          figure: `p50 / p99 (${label})`,
+          carechat: `${fmt.ms(c.latency.p50)} / ${fmt.ms(c.latency.p99)}`,
+          relay: `${fmt.ms(r.latency.p50)} / ${fmt.ms(r.latency.p99)}`,
+          target: 'p99 < 10 ms',
+          pass: c.lost === 0 && c.latency.p99 < 10,
+        },
+        {
+          scenario: 'steady',
+          figure: 'lost / duplicated',
+          carechat: `${fmt.n(c.lost)} / ${fmt.n(c.duplicated)}`,
+          relay: `${fmt.n(r.lost)} / ${fmt.n(r.duplicated)}`,
+          target: '0 / 0',
+          pass: c.lost === 0 && c.duplicated === 0,
+        },
+        {
+          scenario: 'steady',
+          figure: 'server memory per connected user',
+          carechat: fmt.kib(carechat.bytesPerConnection),
+          relay: fmt.kib(relay.bytesPerConnection),
+          target: '< 20 KiB',
+          pass: carechat.bytesPerConnection < 20 * 1024,
+        },
+        {
+          scenario: 'steady',
+          figure: 'server RSS start → end of load; slope',
+          carechat: `${fmt.mib(carechat.server.rssStartBytes)} → ${fmt.mib(carechat.server.rssEndBytes)}; ${fmt.mib(drift)}/min`,
+          relay: `${fmt.mib(relay.server.rssStartBytes)} → ${fmt.mib(relay.server.rssEndBytes)}; ${fmt.mib(relay.server.rssSlopeBytesPerMin)}/min`,
+          target: 'no growth (< 2%/min)',
+          pass: driftShare < 0.02,
+        },
+        {
+          scenario: 'steady',
+          figure: 'server CPU over the load (seconds; cores)',
+          carechat: `${carechat.server.cpuSeconds.toFixed(1)} s; ${carechat.server.cpuCores.toFixed(2)}`,
+          relay: `${relay.server.cpuSeconds.toFixed(1)} s; ${relay.server.cpuCores.toFixed(2)}`,
+          target: '',
+          pass: null,
+        },
+        {
+          scenario: 'steady',
+          figure: 'generator CPU over the load (seconds)',
+          carechat: `${carechat.generator.cpuSeconds.toFixed(1)} s`,
+          relay: `${relay.generator.cpuSeconds.toFixed(1)} s`,
+          target: '',
+          pass: null,
+        },
+      ],
+    };
+  });
+}
