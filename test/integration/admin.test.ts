@@ -79,6 +79,25 @@ describe('the admin area is invisible to everyone else', () => {
     expect(res.body).not.toContain('@example.com');
   });
 
+  it('is rate limited for non-admins like any unknown route', async () => {
+    const caller = await t.login(await t.createUser('practitioner'));
+    const statuses: number[] = [];
+    for (let i = 0; i < 100 && !statuses.includes(429); i += 1) {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/api/admin/users?q=${i}`,
+        headers: { cookie: caller.cookie },
+        // An address of its own, so other tests keep their budget.
+        remoteAddress: '203.0.113.77',
+      });
+      statuses.push(res.statusCode);
+    }
+    expect(statuses).toContain(429);
+    expect(new Set(statuses)).toEqual(new Set([404, 429]));
+    // The admin's own requests are not limited by this.
+    expect((await admin.get('/api/admin/users')).statusCode).toBe(200);
+  });
+
   it('asks for a session first', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/api/admin/users' });
     expect(res.statusCode).toBe(401);

@@ -170,6 +170,20 @@ describe('deny by default', () => {
   });
 });
 
+describe('oversized bodies', () => {
+  it('refuses a body over the limit with 413 problem+json before reading it into a handler', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(300 * 1024) }),
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ code: 'payload_too_large' });
+  });
+});
+
 describe('the 404 handler', () => {
   it('answers problem+json not_found and is rate limited per address', async () => {
     const remoteAddress = '203.0.113.50';

@@ -20,8 +20,13 @@ export const adminRoutes =
     const auditLog = new AuditLogService(services.deps);
     const tags = ['admin'];
 
-    app.addHook('onRequest', async (request) => {
-      if (request.auth?.user.role !== 'admin') throw new AppError('not_found', 'Not found');
+    // Limited like the 404 handler, so that probing here looks exactly like probing for
+    // routes that do not exist.
+    const probeLimit = app.rateLimit({ max: 60, timeWindow: 60_000 });
+    app.addHook('onRequest', async function (request, reply) {
+      if (request.auth?.user.role === 'admin') return;
+      await probeLimit.call(this, request, reply);
+      throw new AppError('not_found', 'Not found');
     });
 
     app.get(
