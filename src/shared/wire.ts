@@ -127,8 +127,9 @@ export const messageBodySchema = z
     if (length === 0) ctx.addIssue({ code: 'custom', message: 'Message is empty' });
     if (length > MESSAGE_MAX)
       ctx.addIssue({ code: 'custom', message: `Message is longer than ${MESSAGE_MAX} characters` });
+    // C1 too (U+0080..U+009F): U+009B is a terminal escape just like ESC [.
     // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u0008\u000B-\u001F\u007F]/.test(s))
+    if (/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/.test(s))
       ctx.addIssue({ code: 'custom', message: 'Message contains control characters' });
   });
 
