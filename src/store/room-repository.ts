@@ -94,11 +94,20 @@ export class RoomRepository {
     return q.execute();
   }
 
+  /** A new message: the room's last seq and activity move, and it leaves both members' archives. */
   async advance(id: string, lastSeq: number, at: number): Promise<void> {
     await this.db
       .updateTable('rooms')
       .set({ last_seq: lastSeq, last_activity_at: at })
       .where('id', '=', id)
+      .execute();
+    // Cleared rather than compared by time: a message in the archive's millisecond, or
+    // from a process whose clock runs behind, must still bring the room back.
+    await this.db
+      .updateTable('room_members')
+      .set({ archived_at: null })
+      .where('room_id', '=', id)
+      .where('archived_at', 'is not', null)
       .execute();
   }
 
