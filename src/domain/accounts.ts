@@ -102,7 +102,9 @@ export class AccountService {
       if (await tx.users.findByEmail(row.email_lower)) {
         throw new AppError('email_taken', 'An account with this email address already exists');
       }
-      await tx.users.insert(row);
+      if (!(await tx.users.insert(row))) {
+        throw new AppError('email_taken', 'An account with this email address already exists');
+      }
       await tx.audit.record({
         at: now,
         actorId: ctx.actor.id,

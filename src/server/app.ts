@@ -62,7 +62,18 @@ const redact = [
 ];
 
 export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: config.logLevel, redact });
+  return pino({
+    level: config.logLevel,
+    redact,
+    serializers: {
+      // The path only: a query string (a search, say) may carry health terms.
+      req: (req: { method: string; url: string; ip?: string }) => ({
+        method: req.method,
+        path: req.url.split('?')[0],
+        ip: req.ip,
+      }),
+    },
+  });
 }
 
 export async function buildApp(opts: AppOptions): Promise<App> {

@@ -4,8 +4,15 @@ import type { DB, NewUser, Role, UserRow, UserUpdate } from './schema.js';
 export class UserRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
-  async insert(user: NewUser): Promise<void> {
-    await this.db.insertInto('users').values(user).execute();
+  /** Inserts; answers false when the email is taken (the unique index decides races). */
+  async insert(user: NewUser): Promise<boolean> {
+    const rows = await this.db
+      .insertInto('users')
+      .values(user)
+      .onConflict((oc) => oc.column('email_lower').doNothing())
+      .returning('id')
+      .execute();
+    return rows.length === 1;
   }
 
   findById(id: string): Promise<UserRow | undefined> {
