@@ -11,6 +11,7 @@ import { ManualClock, type Clock } from '../../src/domain/clock.js';
 import { systemCtx } from '../../src/domain/context.js';
 import type { Role, UserRow } from '../../src/store/schema.js';
 import type { Bus } from '../../src/bus/bus.js';
+import type { GatewayOptions } from '../../src/server/realtime/gateway.js';
 
 /** Fixture accounts hash with a low scrypt cost so the suite stays fast; production never can. */
 export const FAST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
@@ -61,6 +62,8 @@ export interface TestAppOptions {
   bus?: Bus;
   listen?: boolean;
   store?: TestStore;
+  /** Real-time gateway settings, e.g. a short heartbeat so its periodic checks run within a test. */
+  gateway?: Partial<GatewayOptions>;
 }
 
 export interface TestApp extends App {
@@ -93,6 +96,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     passwordParams: FAST_SCRYPT,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     ...(opts.bus ? { bus: opts.bus } : {}),
+    ...(opts.gateway ? { gateway: opts.gateway } : {}),
   });
   let url = '';
   if (opts.listen) {

@@ -25,6 +25,8 @@ export class Connection {
   /** Each room's last seq when the connection opened: where live delivery starts without a resume. */
   readonly baseline = new Map<string, number>();
   resumeTimer: NodeJS.Timeout | undefined;
+  /** The resume in progress: commands that arrive meanwhile wait for it rather than start their own. */
+  resuming: Promise<void> | undefined;
   /** Last seq delivered per room. */
   readonly cursors = new Map<string, number>();
   /** Rooms with a store read in flight, and the highest seq woken for meanwhile. */
@@ -35,7 +37,8 @@ export class Connection {
   contacts = new Set<string>();
   status: 'online' | 'away' = 'online';
   lastActivity: number;
-  lastPong: number;
+  /** Pings sent since the last pong (WebSocket only): two in a row unanswered and the peer is gone. */
+  unansweredPings = 0;
   closed = false;
   resumed = false;
   private tokens: number;
@@ -50,7 +53,6 @@ export class Connection {
     private readonly rate: { perSecond: number; burst: number },
   ) {
     this.lastActivity = now;
-    this.lastPong = now;
     this.tokens = rate.burst;
     this.refilledAt = now;
   }

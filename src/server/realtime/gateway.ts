@@ -144,7 +144,8 @@ export class Gateway {
       return;
     }
     conn.lastActivity = now;
-    if (cmd.type !== 'resume' && !conn.resumed) await this.resume(conn, {});
+    // A command right behind the client's own resume waits for that one instead of starting another.
+    if (cmd.type !== 'resume' && !conn.resumed) await (conn.resuming ?? this.resume(conn, {}));
     switch (cmd.type) {
       case 'resume':
         return this.resume(conn, cmd.rooms);
@@ -214,8 +215,17 @@ export class Gateway {
     set.add(conn);
   }
 
+  /** One resume at a time per connection; the latest one in flight is what commands wait for. */
+  private resume(conn: Connection, rooms: Record<string, number>): Promise<void> {
+    const run = this.replay(conn, rooms).finally(() => {
+      if (conn.resuming === run) conn.resuming = undefined;
+    });
+    conn.resuming = run;
+    return run;
+  }
+
   /** Sets each room's cursor (client's word for rooms it names, "now" for the rest) and replays what was missed. */
-  private async resume(conn: Connection, rooms: Record<string, number>): Promise<void> {
+  private async replay(conn: Connection, rooms: Record<string, number>): Promise<void> {
     if (conn.resumeTimer) clearTimeout(conn.resumeTimer);
     conn.resumeTimer = undefined;
     const latest = new Map(
@@ -461,15 +471,21 @@ export class Gateway {
         const room = await this.services.store.rooms.findForParticipant(roomId, userId);
         if (!room) continue;
         const wire = await this.services.rooms.get(conns[0]!.ctx, roomId);
+        const other = room.patient_id === userId ? room.practitioner_id : room.patient_id;
         for (const conn of conns) {
           if (!conn.rooms.has(roomId)) {
             conn.rooms.set(roomId, { userIds: [room.patient_id, room.practitioner_id] });
-            conn.contacts.add(room.patient_id === userId ? room.practitioner_id : room.patient_id);
             // A room new to this connection is delivered from its first message.
             if (conn.resumed) conn.cursors.set(roomId, 0);
             else conn.baseline.set(roomId, 0);
           }
           this.send(conn, { type: 'room', room: wire });
+          // A new contact's current presence, as a fresh connection would get it in its snapshot.
+          if (!conn.contacts.has(other)) {
+            conn.contacts.add(other);
+            const status = this.announced.get(other);
+            if (status) this.send(conn, { type: 'presence', userId: other, status });
+          }
           if (conn.resumed) void this.fill(conn, roomId, room.last_seq);
         }
       } catch (err) {
@@ -555,12 +571,14 @@ export class Gateway {
     const now = this.services.clock.now();
     for (const set of [...this.byUser.values()]) {
       for (const conn of [...set]) {
-        if (conn.sink.kind === 'ws' && conn.lastPong < now - 2 * this.opts.heartbeatMs) {
+        // Counted in heartbeats, not clock time: a clock step must not look like every peer died.
+        if (conn.sink.kind === 'ws' && conn.unansweredPings >= 2) {
           this.close(conn);
           conn.sink.close(1006, 'No heartbeat');
           continue;
         }
         conn.sink.ping?.();
+        conn.unansweredPings += 1;
         await this.checkSession(conn, now);
       }
     }

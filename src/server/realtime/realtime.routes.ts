@@ -29,7 +29,8 @@ function wsSink(socket: WebSocket): Sink {
     kind: 'ws',
     send: (frame) => socket.send(frame),
     buffered: () => socket.bufferedAmount,
-    close: (code, reason) => socket.close(code, reason),
+    // 1006 is never sent on the wire (ws throws): it means "dropped without a close frame", so drop it.
+    close: (code, reason) => (code === 1006 ? socket.terminate() : socket.close(code, reason)),
     ping: () => socket.ping(),
   };
 }
@@ -44,14 +45,13 @@ const rawLength = (data: RawData): number =>
 export const realtimeRoutes =
   (services: Services, gateway: Gateway): FastifyPluginAsyncZod =>
   async (app) => {
-    const allowed = new Set([services.config.publicOrigin]);
-
     // Public at the HTTP level so that a refused socket gets a WebSocket close code, not an HTTP error.
     app.get(
       '/api/ws',
       { websocket: true, config: { public: true }, schema: { hide: true } },
       (socket, request) => {
-        if (!originAllowed(request, allowed))
+        // Read per upgrade, like the HTTP check: with PORT=0 the public origin is only known after listen.
+        if (!originAllowed(request, new Set([services.config.publicOrigin])))
           return socket.close(CloseCode.originRefused, 'Origin not allowed');
         const auth = request.auth;
         if (!auth) return socket.close(CloseCode.unauthenticated, 'Not signed in');
@@ -105,7 +105,6 @@ export const realtimeRoutes =
         });
         try {
           conn = await gateway.open(sink, auth, request.ip, resume);
-          conn.lastPong = Number.MAX_SAFE_INTEGER;
           if (gone) gateway.close(conn);
         } catch (err) {
           request.log.error({ err }, 'could not open an event stream');
@@ -165,7 +164,7 @@ function attachSocket(
   // Listeners go on at once: frames may arrive while the connection is being set up.
   socket.on('message', (data: RawData) => (conn ? handle(data, conn) : early.push(data)));
   socket.on('pong', () => {
-    if (conn) conn.lastPong = services.clock.now();
+    if (conn) conn.unansweredPings = 0;
   });
   socket.on('close', () => {
     if (conn) gateway.close(conn);
