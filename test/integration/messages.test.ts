@@ -146,6 +146,23 @@ describe('sequence numbers under concurrency', () => {
     expectSeqs(await storedMessages(t, a.roomId), 1, 20);
     expectSeqs(await storedMessages(t, b.roomId), 1, 20);
   });
+  it('refused sends in the same burst (a stranger, a missing room) do not fail their neighbours', async () => {
+    const room = await buildAcceptedAppointment(t);
+    const stranger = await buildAcceptedAppointment(t);
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => {
+        if (i % 10 === 3) return sendMessage(stranger.patientClient, room.roomId, 'intruder');
+        if (i % 10 === 7) return sendMessage(room.patientClient, randomUUID(), 'nowhere');
+        return sendMessage(room.practitionerClient, room.roomId, `ok ${i}`);
+      }),
+    );
+    const codes = results.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 404)).toHaveLength(6);
+    expect(codes.filter((c) => c === 201)).toHaveLength(24);
+    const stored = await storedMessages(t, room.roomId);
+    expectSeqs(stored, 1, 24);
+    expect(stored.map((m) => m.body)).not.toContain('intruder');
+  });
 });
 
 describe('a repeated clientId never makes a second message', () => {
@@ -198,6 +215,23 @@ describe('a repeated clientId never makes a second message', () => {
     expect(res.json()).toMatchObject({ code: 'client_id_conflict' });
     expect(res.body).not.toContain('in room a');
     expect(await storedMessages(t, b.roomId)).toEqual([]);
+  });
+
+  it('one clientId raced into two rooms by the same sender: one message, one 409', async () => {
+    const a = await buildAcceptedAppointment(t);
+    const b = await buildAcceptedAppointment(t, a.patient);
+    const clientId = randomUUID();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        sendMessage(a.patientClient, i % 2 === 0 ? a.roomId : b.roomId, `race ${i}`, clientId),
+      ),
+    );
+    const codes = results.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 201)).toHaveLength(1);
+    expect(codes.filter((c) => c === 409)).toHaveLength(5);
+    expect(codes.filter((c) => c === 200)).toHaveLength(4);
+    const stored = [...(await storedMessages(t, a.roomId)), ...(await storedMessages(t, b.roomId))];
+    expect(stored).toHaveLength(1);
   });
 
   it('the same clientId from the other participant is their own message', async () => {
