@@ -84,6 +84,8 @@ export interface WindowUsage {
   rssMaxBytes: number;
   /** Least-squares slope of RSS over the window, bytes per minute. */
   rssSlopeBytesPerMin: number;
+  /** The same over the second half only: growth that outlasts warm-up and heap sizing. */
+  rssLateSlopeBytesPerMin: number;
 }
 
 export function usageOf(samples: readonly ProcSample[]): WindowUsage {
@@ -98,6 +100,7 @@ export function usageOf(samples: readonly ProcSample[]): WindowUsage {
       rssEndBytes: 0,
       rssMaxBytes: 0,
       rssSlopeBytesPerMin: 0,
+      rssLateSlopeBytesPerMin: 0,
     };
   }
   const seconds = (last.at - first.at) / 1000;
@@ -110,6 +113,11 @@ export function usageOf(samples: readonly ProcSample[]): WindowUsage {
     rssEndBytes: last.rssBytes,
     rssMaxBytes: Math.max(...samples.map((s) => s.rssBytes)),
     rssSlopeBytesPerMin: slope(samples.map((s) => [(s.at - first.at) / 60_000, s.rssBytes])),
+    rssLateSlopeBytesPerMin: slope(
+      samples
+        .slice(Math.floor(samples.length / 2))
+        .map((s) => [(s.at - first.at) / 60_000, s.rssBytes]),
+    ),
   };
 }
 

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { repoRoot } from './processes.js';
 
 interface CpuProfileNode {
@@ -18,15 +18,31 @@ interface CpuProfile {
 
 export interface ProfileSummary {
   file: string;
+  /** Sampled time the thread was busy (everything but "(idle)"). */
   totalMs: number;
+  idleMs: number;
   top: { name: string; where: string; selfMs: number; share: number }[];
+  /** Self time by package (node_modules) or source file, so hot layers stand out. */
+  byModule: { module: string; selfMs: number; share: number }[];
 }
 
-/** The newest .cpuprofile in `dir`. */
+function moduleOf(where: string, name: string): string {
+  if (!where) return name.startsWith('(') ? name : '(native)';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where);
+  if (pkg) return pkg[1]!;
+  if (where.startsWith('node:')) return 'node core';
+  return where.replace(/:\d+$/, '');
+}
+
+/**
+ * The newest main-thread .cpuprofile in `dir`. Node names them
+ * CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main thread (tsx's
+ * module loader runs in a worker thread that writes a profile of its own).
+ */
 export function newestProfile(dir: string): string | undefined {
   try {
     return readdirSync(dir)
-      .filter((f) => f.endsWith('.cpuprofile'))
+      .filter((f) => /\.0\.\d+\.cpuprofile$/.test(f))
       .map((f) => join(dir, f))
       .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
   } catch {
@@ -43,9 +59,15 @@ export function summarizeProfile(path: string, limit = 25): ProfileSummary {
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   });
   const totals = new Map<string, { name: string; where: string; us: number }>();
+  const modules = new Map<string, number>();
   let total = 0;
+  let idle = 0;
   for (const [id, us] of selfUs) {
     const f = byId.get(id)!.callFrame;
+    if (f.functionName === '(idle)') {
+      idle += us;
+      continue;
+    }
     total += us;
     const url = f.url.replace(/^file:\/\//, '');
     const where = url
@@ -55,15 +77,23 @@ export function summarizeProfile(path: string, limit = 25): ProfileSummary {
     const t = totals.get(key) ?? { name: f.functionName || '(anonymous)', where, us: 0 };
     t.us += us;
     totals.set(key, t);
+    const m = moduleOf(where, f.functionName);
+    modules.set(m, (modules.get(m) ?? 0) + us);
   }
+  const share = (us: number) => (us / Math.max(1, total)) * 100;
   const top = [...totals.values()]
     .sort((a, b) => b.us - a.us)
     .slice(0, limit)
-    .map((t) => ({
-      name: t.name,
-      where: t.where,
-      selfMs: t.us / 1000,
-      share: (t.us / Math.max(1, total)) * 100,
-    }));
-  return { file: relative(repoRoot, path), totalMs: total / 1000, top };
+    .map((t) => ({ name: t.name, where: t.where, selfMs: t.us / 1000, share: share(t.us) }));
+  const byModule = [...modules.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, limit)
+    .map(([module, us]) => ({ module, selfMs: us / 1000, share: share(us) }));
+  return {
+    file: basename(path),
+    totalMs: total / 1000,
+    idleMs: idle / 1000,
+    top,
+    byModule,
+  };
 }

@@ -55,24 +55,24 @@ export function markdown(report: Report): string {
       '',
       '## Knee, step by step',
       '',
-      '| offered | target | sent | delivered | lost | dup | p50 | p99 | max | server CPU (cores) | server RSS | generator CPU (cores) |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| offered | target | sent | delivered | lost | dup | p50 | p99 | max | server CPU (cores) | server RSS | generator CPU (cores) | generator send lag max |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const s of knee) {
       const r = s.result;
       if (!r) {
-        lines.push(`| ${s.rate}/s | ${s.target} | ${s.skipped ?? 'not run'} | | | | | | | | | |`);
+        lines.push(`| ${s.rate}/s | ${s.target} | ${s.skipped ?? 'not run'} | | | | | | | | | | |`);
         continue;
       }
       lines.push(
-        `| ${s.rate}/s | ${s.target} | ${r.sent} | ${r.delivered} | ${r.lost} | ${r.duplicated} | ${r.latency.p50} ms | ${r.latency.p99} ms | ${r.latency.max} ms | ${s.server?.cpuCores.toFixed(2) ?? ''} | ${((s.server?.rssMaxBytes ?? 0) / 2 ** 20).toFixed(0)} MiB | ${s.generator?.cpuCores.toFixed(2) ?? ''} |`,
+        `| ${s.rate}/s | ${s.target} | ${r.sent} | ${r.delivered} | ${r.lost} | ${r.duplicated} | ${r.latency.p50} ms | ${r.latency.p99} ms | ${r.latency.max} ms | ${s.server?.cpuCores.toFixed(2) ?? ''} | ${((s.server?.rssMaxBytes ?? 0) / 2 ** 20).toFixed(0)} MiB | ${s.generator?.cpuCores.toFixed(2) ?? ''} | ${r.sendLagMaxMs} ms |`,
       );
     }
   }
   if (report.profile) {
     lines.push(
       '',
-      `## Where carechat's CPU went in the knee run (${report.profile.file}, ${report.profile.totalMs.toFixed(0)} ms sampled)`,
+      `## Where carechat's CPU went in the knee run (${report.profile.file}, ${report.profile.totalMs.toFixed(0)} ms busy, ${report.profile.idleMs.toFixed(0)} ms idle)`,
       '',
       '| self | share | function | where |',
       '|---|---|---|---|',
@@ -81,6 +81,10 @@ export function markdown(report: Report): string {
       lines.push(
         `| ${f.selfMs.toFixed(0)} ms | ${f.share.toFixed(1)}% | ${cell(f.name)} | ${cell(f.where)} |`,
       );
+    }
+    lines.push('', '| self | share | package or source file |', '|---|---|---|');
+    for (const m of report.profile.byModule) {
+      lines.push(`| ${m.selfMs.toFixed(0)} ms | ${m.share.toFixed(1)}% | ${cell(m.module)} |`);
     }
   }
   lines.push(

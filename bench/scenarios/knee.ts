@@ -45,6 +45,20 @@ export async function knee(h: Harness): Promise<Omit<ScenarioOutcome, 'name' | '
           180_000,
         ),
       };
+      // Warm-up at the first rate, not counted: the first step should not pay for the JIT.
+      for (const target of ['relay', 'carechat'] as const) {
+        await h.gen.request<LoadResult>(
+          {
+            op: 'load',
+            target,
+            rate: rates[0]!,
+            durationMs: h.plan.quick ? 1_000 : 3_000,
+            drainMs,
+          },
+          drainMs + 60_000,
+        );
+      }
+      await sleep(1_000);
       const steps: KneeStep[] = [];
       const stopped: Partial<Record<Target, string>> = {};
       for (const rate of rates) {
