@@ -170,11 +170,28 @@ export class AppointmentService {
     const rows = await this.deps.store.appointments.list({
       userId: ctx.actor.role === 'admin' ? undefined : ctx.actor.id,
       status: filter.status,
+      // Upcoming means still going to happen: declined and cancelled ones are not.
+      statuses:
+        filter.scope === 'upcoming' && !filter.status ? ['requested', 'accepted'] : undefined,
       from: filter.scope === 'upcoming' ? now : undefined,
       to: filter.scope === 'past' ? now : undefined,
       limit: filter.limit ?? 500,
     });
-    return this.present(rows);
+    const presented = await this.present(rows);
+    if (presented.length > 0) {
+      // Reasons for appointments are health information: reading them is audited.
+      await this.deps.store.audit.record({
+        at: now,
+        actorId: ctx.actor.id,
+        actorRole: ctx.actor.role,
+        action: 'appointment.list',
+        targetType: 'user',
+        targetId: ctx.actor.id,
+        ip: ctx.ip,
+        detail: { count: presented.length },
+      });
+    }
+    return presented;
   }
 
   /** Every appointment of the practice, for an admin; anyone else is told it does not exist. */

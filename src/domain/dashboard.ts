@@ -57,9 +57,7 @@ export class DashboardService {
       });
     }
     return {
-      upcomingAppointments: upcoming.filter(
-        (a) => a.status === 'accepted' || a.status === 'requested',
-      ),
+      upcomingAppointments: upcoming,
       requests,
       recentMessages: recent.map((m) => ({
         message: presentMessage(m),

@@ -31,15 +31,39 @@ export class RoomService {
 
   async list(ctx: Ctx): Promise<RoomWire[]> {
     const rows = await this.deps.store.rooms.listForUser(ctx.actor.id);
-    return this.present(ctx, rows);
+    const rooms = await this.present(ctx, rows);
+    await this.auditPreviews(ctx, rooms, 'room.list', ctx.actor.id, 'user');
+    return rooms;
   }
 
   async get(ctx: Ctx, roomId: string): Promise<RoomWire> {
     await this.requireParticipant(ctx, roomId);
-    const rows = (await this.deps.store.rooms.listForUser(ctx.actor.id)).filter(
-      (r) => r.id === roomId,
-    );
-    return (await this.present(ctx, rows))[0]!;
+    const rows = await this.deps.store.rooms.listForUser(ctx.actor.id, roomId);
+    const rooms = await this.present(ctx, rows);
+    await this.auditPreviews(ctx, rooms, 'room.view', roomId, 'room');
+    return rooms[0]!;
+  }
+
+  /** A last-message preview is message text: showing one is a read of health information. */
+  private async auditPreviews(
+    ctx: Ctx,
+    rooms: RoomWire[],
+    action: string,
+    targetId: string,
+    targetType: string,
+  ): Promise<void> {
+    const shown = rooms.filter((r) => r.lastMessage !== null).length;
+    if (shown === 0) return;
+    await this.deps.store.audit.record({
+      at: this.deps.clock.now(),
+      actorId: ctx.actor.id,
+      actorRole: ctx.actor.role,
+      action,
+      targetType,
+      targetId,
+      ip: ctx.ip,
+      detail: { previews: shown },
+    });
   }
 
   /**

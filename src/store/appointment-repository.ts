@@ -4,6 +4,7 @@ import type { AppointmentRow, AppointmentStatus, DB } from './schema.js';
 export interface AppointmentQuery {
   userId?: string | undefined;
   status?: AppointmentStatus | undefined;
+  statuses?: readonly AppointmentStatus[] | undefined;
   from?: number | undefined;
   to?: number | undefined;
   limit?: number | undefined;
@@ -45,6 +46,7 @@ export class AppointmentRepository {
       );
     }
     if (q.status) query = query.where('status', '=', q.status);
+    if (q.statuses) query = query.where('status', 'in', q.statuses);
     if (q.from !== undefined) query = query.where('starts_at', '>=', q.from);
     if (q.to !== undefined) query = query.where('starts_at', '<', q.to);
     if (q.limit !== undefined) query = query.limit(q.limit);

@@ -218,8 +218,8 @@ export class RoomRepository {
   }
 
   /** The caller's rooms with their last message and marks, newest activity first, in one query. */
-  listForUser(userId: string): Promise<RoomListRow[]> {
-    return this.db
+  listForUser(userId: string, roomId?: string): Promise<RoomListRow[]> {
+    let q = this.db
       .selectFrom('room_members as rm')
       .innerJoin('rooms as r', 'r.id', 'rm.room_id')
       .leftJoin('messages as m', (j) =>
@@ -238,8 +238,9 @@ export class RoomRepository {
       ])
       .where('rm.user_id', '=', userId)
       .orderBy('r.last_activity_at', 'desc')
-      .orderBy('r.id')
-      .execute();
+      .orderBy('r.id');
+    if (roomId) q = q.where('rm.room_id', '=', roomId);
+    return q.execute();
   }
 
   /**
