@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.js';
+import type { Ctx } from '../../src/domain/context.js';
 import { CloseCode } from '../../src/shared/events.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { WsClient, buildConversation, eventually } from '../support/ws-client.js';
@@ -99,6 +100,51 @@ describe('refused connections and commands', () => {
     for (let i = 0; i < burst * 3; i++) ws.sendRaw('{');
     expect((await ws.closed).code).toBe(CloseCode.rateLimited);
   });
+});
+
+describe('slow consumers', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ listen: true, gateway: { maxBufferedBytes: 256 * 1024 } });
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  it('closes a reader that cannot keep up with 4408; it resumes without loss', async () => {
+    const c = await buildConversation(t);
+    const ws = await live(t, c.patientClient.cookie);
+    ws.pauseReading();
+    const ctx: Ctx = {
+      actor: { id: c.practitioner.id, role: 'practitioner', name: c.practitioner.name },
+      ip: null,
+    };
+    const body = 'x'.repeat(9_000);
+    let sent = 0;
+    // Fill the kernel's buffers and then ours; bounded so a broken limit fails instead of hanging.
+    for (let round = 0; round < 60 && t.gateway.connectionCount > 0; round++) {
+      await Promise.all(
+        Array.from({ length: 100 }, () =>
+          t.services.messages.send(ctx, c.roomId, { clientId: randomUUID(), body }),
+        ),
+      );
+      sent += 100;
+    }
+    expect(t.gateway.connectionCount).toBe(0);
+    ws.resumeReading();
+    expect((await ws.closed).code).toBe(CloseCode.tooSlow);
+
+    const got = ws.framesOf('message').map((e) => e.message.seq);
+    const lastSeq = got.length ? got[got.length - 1]! : 0;
+    expect(got).toEqual(Array.from({ length: got.length }, (_, i) => i + 1));
+    const again = await open(t, { cookie: c.patientClient.cookie });
+    await again.nextOf('hello');
+    const { replayed, resumed } = await again.resume({ [c.roomId]: lastSeq });
+    expect(resumed.truncated).toBeUndefined();
+    expect(replayed.map((m) => m.seq)).toEqual(
+      Array.from({ length: sent - lastSeq }, (_, i) => lastSeq + 1 + i),
+    );
+  }, 60_000);
 });
 
 describe('sessions that end close their sockets', () => {

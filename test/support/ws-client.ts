@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { ClientRequestArgs } from 'node:http';
+import net from 'node:net';
 import WebSocket from 'ws';
 import type { ClientCommand, ServerEvent, ServerEventOf } from '../../src/shared/events.js';
 import type { MessageWire } from '../../src/shared/wire.js';
@@ -73,6 +75,7 @@ export class WsClient {
   private readonly inbox = new Inbox<ServerEvent>();
   /** Resolves with the close code once the server (or the client) has closed the socket. */
   readonly closed: Promise<Closed>;
+  private tcp: net.Socket | undefined;
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data: WebSocket.RawData) => {
@@ -105,12 +108,16 @@ export class WsClient {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.cookie) headers.cookie = opts.cookie;
     headers.origin = opts.origin ?? baseUrl;
+    let tcp: net.Socket | undefined;
     const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/ws`, {
       headers,
       perMessageDeflate: false,
       autoPong: opts.autoPong ?? true,
+      createConnection: (o: ClientRequestArgs) =>
+        (tcp = net.connect(o as unknown as net.NetConnectOpts)),
     });
     const client = new WsClient(socket);
+    client.tcp = tcp;
     return new Promise<WsClient>((resolve, reject) => {
       socket.once('open', () => resolve(client));
       socket.once('unexpected-response', (_req, res) =>
@@ -145,6 +152,15 @@ export class WsClient {
 
   send(cmd: ClientCommand): void {
     this.socket.send(JSON.stringify(cmd));
+  }
+
+  /** Stops reading from the network, like a client whose tab is frozen: the server's send buffer fills. */
+  pauseReading(): void {
+    this.tcp?.pause();
+  }
+
+  resumeReading(): void {
+    this.tcp?.resume();
   }
 
   sendRaw(data: string): void {
