@@ -102,6 +102,8 @@ function sendOne(store: Store, roomId: string, senderId: string, body: string): 
       },
     ]);
     await tx.rooms.advance(roomId, seq, now);
+    const recipient = room!.patient_id === senderId ? room!.practitioner_id : room!.patient_id;
+    await tx.rooms.addReceived(roomId, recipient, 1);
     return seq;
   });
 }
