@@ -25,6 +25,8 @@ export class Connection {
   /** Each room's last seq when the connection opened: where live delivery starts without a resume. */
   readonly baseline = new Map<string, number>();
   resumeTimer: NodeJS.Timeout | undefined;
+  /** When the send buffer went over the limit (performance.now()), while it stays over. */
+  overSince: number | undefined;
   /** The resume in progress: commands that arrive meanwhile wait for it rather than start their own. */
   resuming: Promise<void> | undefined;
   /** Last seq delivered per room. */

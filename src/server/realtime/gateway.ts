@@ -20,6 +20,8 @@ export interface GatewayOptions {
   heartbeatMs: number;
   /** A connection whose unsent frames exceed this is too slow and is closed (4408). */
   maxBufferedBytes: number;
+  /** How long a connection may stay over maxBufferedBytes (a burst) before it counts as too slow. */
+  slowGraceMs: number;
   rate: { perSecond: number; burst: number };
   /** How long a connection waits for `resume` before it goes live from "now". */
   resumeGraceMs: number;
@@ -28,6 +30,7 @@ export interface GatewayOptions {
 export const defaultGatewayOptions: GatewayOptions = {
   heartbeatMs: 25_000,
   maxBufferedBytes: 512 * 1024,
+  slowGraceMs: 5000,
   rate: { perSecond: 50, burst: 200 },
   resumeGraceMs: 1000,
 };
@@ -355,11 +358,21 @@ export class Gateway {
 
   private write(conn: Connection, frame: string, isMessage: boolean): void {
     if (conn.closed) return;
-    if (conn.sink.buffered() > this.opts.maxBufferedBytes) {
-      // A reader that cannot keep up is dropped instead of growing our memory; it resumes on reconnect.
-      this.terminate(conn, CloseCode.tooSlow, 'Connection too slow');
-      return;
-    }
+    const buffered = conn.sink.buffered();
+    if (buffered > this.opts.maxBufferedBytes) {
+      // A burst (one group commit in a busy room) may overshoot for a moment; a reader that
+      // stays behind, or falls far behind, is dropped instead of growing our memory. It
+      // resumes without loss on reconnect. Transport time, not the domain clock.
+      const now = performance.now();
+      conn.overSince ??= now;
+      if (
+        buffered > this.opts.maxBufferedBytes * 16 ||
+        now - conn.overSince > this.opts.slowGraceMs
+      ) {
+        this.terminate(conn, CloseCode.tooSlow, 'Connection too slow');
+        return;
+      }
+    } else conn.overSince = undefined;
     conn.sink.send(frame, isMessage && conn.sink.kind === 'sse' ? conn.cursorId() : undefined);
   }
 
