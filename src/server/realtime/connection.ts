@@ -38,6 +38,8 @@ export class Connection {
   /** Users sharing a room with this one: who hears its presence. */
   contacts = new Set<string>();
   status: 'online' | 'away' = 'online';
+  /** Counted in the presence store (and so must be uncounted when it closes). */
+  joined = false;
   lastActivity: number;
   /** Pings sent since the last pong (WebSocket only): two in a row unanswered and the peer is gone. */
   unansweredPings = 0;

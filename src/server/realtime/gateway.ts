@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { BusEvent } from '../../bus/bus.js';
+import { presenceFor, type PresenceStore } from '../../bus/presence-store.js';
 import type { Authenticated } from '../../domain/auth.js';
 import { AppError } from '../../domain/errors.js';
 import { presentMessage } from '../../domain/message-presenter.js';
@@ -52,12 +53,16 @@ export class Gateway {
   private readonly unsubscribe: () => void;
   private nextId = 1;
   private readonly log: Logger;
+  private readonly presence: PresenceStore;
+  /** Last presence status heard from any process, per user. */
+  private readonly known = new Map<string, PresenceStatus>();
 
   constructor(
     private readonly services: Services,
     private readonly opts: GatewayOptions = defaultGatewayOptions,
   ) {
     this.log = services.log.child({ part: 'gateway' });
+    this.presence = presenceFor(services.bus, { log: this.log });
     this.unsubscribe = services.bus.subscribe((event) => this.onBus(event));
     this.heartbeat = setInterval(() => void this.tick(), opts.heartbeatMs);
     this.heartbeat.unref();
@@ -107,8 +112,8 @@ export class Gateway {
     }
     if (conn.closed) return conn;
     this.send(conn, { type: 'hello', userId: conn.userId, heartbeatMs: this.opts.heartbeatMs });
-    this.updatePresence(conn.userId);
-    this.sendPresenceSnapshot(conn);
+    await this.join(conn);
+    if (conn.closed) return conn;
     this.unreadDue.add(conn.userId);
     this.scheduleUnread();
     if (resume) await this.resume(conn, resume);
@@ -129,7 +134,7 @@ export class Gateway {
           this.setTyping(conn.userId, key.slice(0, key.indexOf(':')), false, t.userIds);
       }
     }
-    this.updatePresence(conn.userId);
+    if (conn.joined) void this.leave(conn);
   }
 
   /** Ends a connection with a close code, telling the client why first where the code is about the session. */
@@ -179,7 +184,7 @@ export class Gateway {
         return;
       case 'presence':
         conn.status = cmd.status;
-        this.updatePresence(conn.userId);
+        this.publishPresence(conn.userId, this.localStatus(conn.userId), conn.contacts);
         return;
       case 'ping':
         return;
@@ -428,6 +433,9 @@ export class Gateway {
           (c) => c.rooms.has(e.roomId),
         );
       case 'presence':
+        // Every process hears every presence change: the latest word for snapshots.
+        if (e.status === 'offline') this.known.delete(e.userId);
+        else this.known.set(e.userId, e.status);
         return this.sendToUsers(
           e.userIds,
           { type: 'presence', userId: e.userId, status: e.status },
@@ -496,8 +504,13 @@ export class Gateway {
           // A new contact's current presence, as a fresh connection would get it in its snapshot.
           if (!conn.contacts.has(other)) {
             conn.contacts.add(other);
-            const status = this.announced.get(other);
-            if (status) this.send(conn, { type: 'presence', userId: other, status });
+            const [n] = (await this.presence.counts([other])).values();
+            if (n)
+              this.send(conn, {
+                type: 'presence',
+                userId: other,
+                status: this.known.get(other) ?? 'online',
+              });
           }
           if (conn.resumed) void this.fill(conn, roomId, room.last_seq);
         }
@@ -548,33 +561,56 @@ export class Gateway {
     this.services.bus.publish({ t: 'typing', roomId, userId, typing, userIds });
   }
 
-  private statusOf(userId: string): PresenceStatus {
+  /** This process's view of a user: online while any of its connections here is. */
+  private localStatus(userId: string): PresenceStatus {
     const set = this.byUser.get(userId);
     if (!set || set.size === 0) return 'offline';
     for (const c of set) if (c.status === 'online') return 'online';
     return 'away';
   }
 
-  private readonly announced = new Map<string, PresenceStatus>();
-
-  private updatePresence(userId: string): void {
-    const status = this.statusOf(userId);
-    if ((this.announced.get(userId) ?? 'offline') === status) return;
-    if (status === 'offline') this.announced.delete(userId);
-    else this.announced.set(userId, status);
-    const contacts = new Set<string>();
-    for (const c of this.byUser.get(userId) ?? []) for (const u of c.contacts) contacts.add(u);
-    if (status === 'offline')
-      for (const set of this.byUser.values())
-        for (const c of set) if (c.contacts.has(userId)) contacts.add(c.userId);
-    this.services.bus.publish({ t: 'presence', userId, status, userIds: [...contacts] });
+  /**
+   * Counts the connection in the presence store (across processes when Redis is on):
+   * the user's first connection anywhere announces `online`. Then tells this connection
+   * who of its contacts is online now.
+   */
+  private async join(conn: Connection): Promise<void> {
+    conn.joined = true;
+    try {
+      const total = await this.presence.connect(conn.userId);
+      if (total === 1 || this.known.get(conn.userId) !== 'online') {
+        this.publishPresence(conn.userId, 'online', conn.contacts);
+      }
+      const counts = await this.presence.counts([...conn.contacts]);
+      for (const [userId, n] of counts) {
+        if (n > 0)
+          this.send(conn, { type: 'presence', userId, status: this.known.get(userId) ?? 'online' });
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'could not count a connection for presence');
+    }
   }
 
-  private sendPresenceSnapshot(conn: Connection): void {
-    for (const userId of conn.contacts) {
-      const status = this.announced.get(userId);
-      if (status) this.send(conn, { type: 'presence', userId, status });
+  /** The user's last connection anywhere going away announces `offline` to its contacts. */
+  private async leave(conn: Connection): Promise<void> {
+    conn.joined = false;
+    try {
+      const total = await this.presence.disconnect(conn.userId);
+      if (total === 0) this.publishPresence(conn.userId, 'offline', conn.contacts);
+      else if (this.localStatus(conn.userId) === 'away')
+        this.publishPresence(conn.userId, 'away', conn.contacts);
+    } catch (err) {
+      this.log.warn({ err }, 'could not count a closed connection for presence');
     }
+  }
+
+  private publishPresence(
+    userId: string,
+    status: PresenceStatus,
+    contacts: Iterable<string>,
+  ): void {
+    if (this.known.get(userId) === status) return;
+    this.services.bus.publish({ t: 'presence', userId, status, userIds: [...contacts] });
   }
 
   // ---------------------------------------------------------------- health
