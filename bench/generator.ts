@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { poll, probe } from './lib/http-clients.js';
 import type { GeneratorRequest, GeneratorResponse, SeedFile, Target } from './lib/protocol.js';
 import { ClientSet } from './lib/ws-clients.js';
+import { closedLoop, openLoop } from './lib/ws-load.js';
 
 const COOKIE = 'carechat_session';
 let seed: SeedFile | undefined;
@@ -36,9 +37,9 @@ async function handle(req: GeneratorRequest): Promise<unknown> {
     case 'connect':
       return setOf(req.target).connect(req.endpoint, seeded().pairs.slice(0, req.pairs), req);
     case 'floor':
-      return setOf(req.target).floor(req.count, req.warmup);
+      return closedLoop(setOf(req.target), req.count, req.warmup);
     case 'load':
-      return setOf(req.target).load(req.rate, req.durationMs, req.drainMs);
+      return openLoop(setOf(req.target), req.rate, req.durationMs, req.drainMs);
     case 'idle':
       return setOf(req.target).idle(req.durationMs);
     case 'disconnect': {

@@ -29,9 +29,9 @@ export const fullPlan: Plan = {
 export const quickPlan: Plan = {
   quick: true,
   floor: { count: 1_000, warmup: 100 },
-  knee: { pairs: 100, rates: [500, 1_000, 2_000], stepMs: 3_000, drainMs: 3_000 },
-  steady: { pairs: 500, rate: 500, durationMs: 6_000 },
-  capacity: { maxConnections: 2_000 },
+  knee: { pairs: 100, rates: [500, 1_000, 2_000], stepMs: 2_000, drainMs: 2_000 },
+  steady: { pairs: 300, rate: 300, durationMs: 4_000 },
+  capacity: { maxConnections: 1_000 },
   history: { rooms: 200, practitioners: 10, perRoom: 250, requests: 300 },
-  polling: { pairs: 500, intervalMs: 5_000, durationMs: 10_000 },
+  polling: { pairs: 300, intervalMs: 5_000, durationMs: 6_000 },
 };

@@ -1,5 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import {
+  closeSync,
+  fsyncSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 
 /** Clock ticks per second for /proc/<pid>/stat (USER_HZ); 100 on every Linux we run on. */
 const CLK_TCK = 100;
@@ -145,6 +154,8 @@ export interface Machine {
   kernel: string;
   memoryGiB: number;
   loadAverageAtStart: number[];
+  /** What one durable commit costs on the disk the databases live on. */
+  fsyncMs: { p50: number; p99: number };
 }
 
 export function machine(): Machine {
@@ -156,5 +167,28 @@ export function machine(): Machine {
     kernel: release(),
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+    fsyncMs: fsyncCost(),
   };
+}
+
+/** 200 small write + fsync pairs in the temporary directory the databases use. */
+function fsyncCost(): { p50: number; p99: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'carechat-bench-fsync-'));
+  const fd = openSync(join(dir, 'probe'), 'w');
+  const times: number[] = [];
+  const page = Buffer.alloc(4096, 1);
+  try {
+    for (let i = 0; i < 200; i++) {
+      const t = performance.now();
+      writeSync(fd, page, 0, page.length, (i % 16) * 4096);
+      fsyncSync(fd);
+      times.push(performance.now() - t);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(times[Math.ceil(q * times.length) - 1]! * 1000) / 1000;
+  return { p50: at(0.5), p99: at(0.99) };
 }

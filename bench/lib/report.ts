@@ -23,7 +23,7 @@ export function markdown(report: Report): string {
   const lines = [
     `# carechat benchmark${report.quick ? ' (quick subset: figures are not comparable with targets)' : ''}`,
     '',
-    `Machine: ${m.cores} cores, ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}; load average at start ${m.loadAverageAtStart.join(' ')}. Generator, carechat and the relay share the machine, over 127.0.0.1.`,
+    `Machine: ${m.cores} cores, ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}; load average at start ${m.loadAverageAtStart.join(' ')}; 4 KiB write + fsync in the temp directory p50 ${m.fsyncMs.p50} ms, p99 ${m.fsyncMs.p99} ms. Generator, carechat and the relay share the machine, over 127.0.0.1.`,
     '',
     `Run: \`${report.command}\` on ${report.source}, ${report.startedAt} → ${report.finishedAt}.`,
     '',

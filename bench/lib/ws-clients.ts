@@ -1,15 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import type {
-  BenchPair,
-  ConnectResult,
-  Endpoint,
-  FloorResult,
-  IdleResult,
-  LoadResult,
-  Target,
-} from './protocol.js';
-import { summarize, round } from './stats.js';
+import type { BenchPair, ConnectResult, Endpoint, IdleResult, Target } from './protocol.js';
+import { round } from './stats.js';
 
 /** One browser tab: an authenticated socket of one user in one room. */
 interface Client {
@@ -26,7 +18,7 @@ interface Client {
 }
 
 /** The run in progress: what was planned, and what arrived where. */
-interface Run {
+export interface Run {
   tag: string;
   total: number;
   arrivals: Uint8Array;
@@ -275,11 +267,12 @@ export class ClientSet {
   }
 
   /** Message k goes from client k mod N to that client's peer: every user sends in turn. */
-  private senderOf(k: number): number {
+  senderOf(k: number): number {
     return k % this.clients.length;
   }
 
-  private begin(total: number): Run {
+  /** Opens the books of a run of `total` messages; frames are counted against it until end(). */
+  begin(total: number): Run {
     const latency = new Float64Array(total).fill(Number.NaN);
     const ackLatency = new Float64Array(total).fill(Number.NaN);
     this.run = {
@@ -300,100 +293,18 @@ export class ClientSet {
     return this.run;
   }
 
-  private send(run: Run, k: number, from: number, scheduledAt: number): boolean {
+  end(): void {
+    this.run = undefined;
+  }
+
+  /** Sends message k of the run from client `from`; false when that socket is gone. */
+  send(run: Run, k: number, from: number, scheduledAt: number): boolean {
     const c = this.clients[from];
     if (!c?.open) return false;
     const clientId = run.tag + k.toString(16).padStart(12, '0');
     const body = stampedBody(k, scheduledAt);
     c.ws.send(JSON.stringify({ type: 'send', roomId: c.roomId, clientId, body }));
     return true;
-  }
-
-  /** Open-loop load: message k is due at t0 + k/rate whatever happened before it. */
-  async load(rate: number, durationMs: number, drainMs: number): Promise<LoadResult> {
-    const total = Math.round((rate * durationMs) / 1000);
-    const run = this.begin(total);
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now() + 50;
-    const due = (k: number) => t0 + (k * 1000) / rate;
-    let k = 0;
-    let sent = 0;
-    let lagMax = 0;
-    await new Promise<void>((resolve) => {
-      const tick = () => {
-        const now = performance.now();
-        while (k < total && due(k) <= now) {
-          lagMax = Math.max(lagMax, now - due(k));
-          if (this.send(run, k, this.senderOf(k), due(k))) sent++;
-          k++;
-        }
-        if (k >= total) resolve();
-        else setTimeout(tick, Math.max(0, Math.floor(due(k) - performance.now())));
-      };
-      setTimeout(tick, 50);
-    });
-    const drainUntil = performance.now() + drainMs;
-    while (run.delivered < sent && performance.now() < drainUntil) await sleep(20);
-    // Acks trail deliveries by a moment; give them the same drain window.
-    while (this.target === 'carechat' && run.acks < sent && performance.now() < drainUntil) {
-      await sleep(20);
-    }
-    const cpu = process.cpuUsage(cpu0);
-    this.run = undefined;
-    return {
-      rate,
-      durationMs,
-      planned: total,
-      sent,
-      delivered: run.delivered,
-      lost: total - run.delivered,
-      duplicated: run.duplicated,
-      misrouted: run.misrouted,
-      acks: run.acks,
-      errors: run.errors,
-      closes: run.closes,
-      otherFrames: run.otherFrames,
-      latency: summarize(run.latency),
-      ackLatency: summarize(run.ackLatency),
-      sendLagMaxMs: round(lagMax),
-      generatorCpuSeconds: round((cpu.user + cpu.system) / 1e6),
-    };
-  }
-
-  /**
-   * Closed loop: one message in flight, each sent when the previous one arrived. Turns go
-   * round the pairs and both directions, so no user exceeds the gateway's per-connection
-   * command rate (50/s) however fast deliveries come back.
-   */
-  async floor(count: number, warmup: number): Promise<FloorResult> {
-    const total = count + warmup;
-    const run = this.begin(total);
-    const pairs = Math.floor(this.clients.length / 2);
-    let lost = 0;
-    for (let k = 0; k < total && lost < 10; k++) {
-      const pair = k % pairs;
-      const from = 2 * pair + (Math.floor(k / pairs) % 2);
-      const arrived = new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), 5_000);
-        run.onArrive = (i) => {
-          if (i !== k) return;
-          clearTimeout(timer);
-          resolve(true);
-        };
-      });
-      if (!this.send(run, k, from, performance.now()) || !(await arrived)) lost++;
-    }
-    // Let the last acks in before closing the books.
-    await sleep(50);
-    this.run = undefined;
-    return {
-      count,
-      lost,
-      latency: summarize(run.latency.subarray(warmup)),
-      ackLatency: summarize(run.ackLatency.subarray(warmup)),
-      errors: run.errors,
-      closes: run.closes,
-    };
   }
 
   async idle(durationMs: number): Promise<IdleResult> {

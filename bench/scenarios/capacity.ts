@@ -28,6 +28,8 @@ export interface CapacityRun {
   bytesPerConnection: number;
   idle: IdleResult;
   idleUsage: WindowUsage;
+  /** Server CPU from the moment every client drops at once until 5 s later (a network blip). */
+  dropUsage: WindowUsage;
 }
 
 async function fill(
@@ -68,11 +70,15 @@ async function fill(
     bytesPerConnection: connect.connected > 0 ? (after - before) / connect.connected : 0,
     idle,
     idleUsage: rec.stop(),
+    dropUsage: rec.stop(),
   };
   h.log(
     `capacity ${target}: ${connect.connected}/${connect.attempted} in ${connect.seconds} s (${connect.connectsPerSecond}/s), ${idle.open} still open, ${(run.bytesPerConnection / 1024).toFixed(1)} KiB/conn, failures ${JSON.stringify(connect.failures)}`,
   );
+  const drop = new ProcRecorder(pid).start();
   await h.gen.request({ op: 'disconnect', target }, 120_000);
+  await sleep(5_000);
+  run.dropUsage = drop.stop();
   return run;
 }
 
@@ -109,6 +115,14 @@ export async function capacity(h: Harness): Promise<Omit<ScenarioOutcome, 'name'
           figure: 'connects/s (50 at a time)',
           carechat: fmt.n(carechat.connect.connectsPerSecond),
           relay: fmt.n(relay.connect.connectsPerSecond),
+          target: '',
+          pass: null,
+        },
+        {
+          scenario: 'capacity',
+          figure: 'server CPU seconds when all clients drop at once',
+          carechat: `${carechat.dropUsage.cpuSeconds.toFixed(2)} s`,
+          relay: `${relay.dropUsage.cpuSeconds.toFixed(2)} s`,
           target: '',
           pass: null,
         },

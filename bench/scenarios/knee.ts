@@ -58,7 +58,7 @@ export async function knee(h: Harness): Promise<Omit<ScenarioOutcome, 'name' | '
           drainMs + 60_000,
         );
       }
-      await sleep(1_000);
+      await sleep(h.plan.quick ? 300 : 1_000);
       const steps: KneeStep[] = [];
       const stopped: Partial<Record<Target, string>> = {};
       for (const rate of rates) {
@@ -95,7 +95,7 @@ export async function knee(h: Harness): Promise<Omit<ScenarioOutcome, 'name' | '
             `knee ${target} ${rate}/s: p50 ${result.latency.p50} p99 ${result.latency.p99} lost ${result.lost} dup ${result.duplicated} cpu ${step.server?.cpuCores.toFixed(2)}`,
           );
           if (saturated(result)) stopped[target] = `saturated at ${rate}/s`;
-          await sleep(1_000);
+          await sleep(h.plan.quick ? 300 : 1_000);
         }
       }
       const best = (t: Target) =>

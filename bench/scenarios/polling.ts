@@ -15,6 +15,7 @@ const TICK_SECONDS = 0.01;
 /** (6) The old way against the new: the same users polling every 5 s, or idle on WebSockets. */
 export async function polling(h: Harness): Promise<Omit<ScenarioOutcome, 'name' | 'seconds'>> {
   const { pairs, intervalMs, durationMs } = h.plan.polling;
+  const settleMs = h.plan.quick ? 1_000 : 3_000;
   return withCarechat(h, 'polling', { pairs }, async ({ server }) => {
     const connect = await h.gen.request<ConnectResult>(
       {
@@ -28,7 +29,7 @@ export async function polling(h: Harness): Promise<Omit<ScenarioOutcome, 'name' 
       },
       360_000,
     );
-    await sleep(3_000);
+    await sleep(settleMs);
     const idleRec = new ProcRecorder(server.pid).start();
     const idle = await h.gen.request<IdleResult>(
       { op: 'idle', target: 'carechat', durationMs },
@@ -36,7 +37,7 @@ export async function polling(h: Harness): Promise<Omit<ScenarioOutcome, 'name' 
     );
     const idleUsage = idleRec.stop();
     await h.gen.request({ op: 'disconnect', target: 'carechat' }, 60_000);
-    await sleep(3_000);
+    await sleep(settleMs);
 
     const pollRec = new ProcRecorder(server.pid).start();
     const poll = await h.gen.request<PollResult>(
