@@ -1,0 +1,408 @@
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { Link } from 'react-router-dom';
+import { TYPING_EXPIRES_MS } from '../../shared/events.js';
+import type { MessageWire, RoomWire } from '../../shared/wire.js';
+import { Composer } from '../components/composer.js';
+import { MessageItem, OutgoingItem, type Receipt } from '../components/message-item.js';
+import { Avatar, ErrorState, Loading } from '../components/ui.js';
+import { api, ApiError, errorMessage } from '../lib/api.js';
+import { formatBirthDate, formatDay, isSameDay } from '../lib/format.js';
+import { useDocumentTitle } from '../lib/hooks.js';
+import { useStore } from '../lib/store.js';
+import { useSignedIn } from '../session.js';
+
+interface Page {
+  messages: MessageWire[];
+  hasMore: boolean;
+}
+
+const PAGE = 50;
+/** Same limit as the server's (shared/wire.ts MESSAGE_MAX), kept here so zod stays out of the bundle. */
+const MESSAGE_MAX = 10_000;
+const BOTTOM_SLACK_PX = 48;
+
+function mergeMessages(current: MessageWire[], incoming: MessageWire[]): MessageWire[] {
+  const bySeq = new Map(current.map((m) => [m.seq, m]));
+  for (const m of incoming) bySeq.set(m.seq, m);
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+const PRESENCE_LABEL = { online: 'Online', away: 'Away', offline: 'Offline' } as const;
+
+export function ChatRoom({ roomId }: { roomId: string }) {
+  const { user, live, outbox } = useSignedIn();
+  const [room, setRoom] = useState<RoomWire | null>(null);
+  const [messages, setMessages] = useState<MessageWire[]>([]);
+  const [hasMore, setHasMore] = useState(false);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  const [olderState, setOlderState] = useState<'idle' | 'loading' | 'error'>('idle');
+  const [newCount, setNewCount] = useState(0);
+  const [atBottom, setAtBottom] = useState(true);
+  const [typingUntil, setTypingUntil] = useState(0);
+  const [visible, setVisible] = useState(document.visibilityState === 'visible');
+  const [archiveError, setArchiveError] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
+
+  const listRef = useRef<HTMLDivElement>(null);
+  const atBottomRef = useRef(true);
+  const prependRef = useRef<{ height: number; top: number } | null>(null);
+  const readSentRef = useRef(0);
+  const messagesRef = useRef(messages);
+  messagesRef.current = messages;
+
+  const outgoingAll = useStore(outbox.items);
+  const presence = useStore(live.presence);
+  const other = room ? (user.role === 'patient' ? room.practitioner : room.patient) : null;
+  useDocumentTitle(other ? `Conversation with ${other.name}` : 'Conversation');
+
+  // First load: the room and its newest page.
+  useEffect(() => {
+    const controller = new AbortController();
+    setLoading(true);
+    setLoadError(null);
+    Promise.all([
+      api<RoomWire>(`/api/rooms/${encodeURIComponent(roomId)}`, { signal: controller.signal }),
+      api<Page>(`/api/rooms/${encodeURIComponent(roomId)}/messages?limit=${PAGE}`, {
+        signal: controller.signal,
+      }),
+    ]).then(
+      ([r, page]) => {
+        if (controller.signal.aborted) return;
+        setRoom(r);
+        readSentRef.current = r.readSeq;
+        setMessages(page.messages);
+        setHasMore(page.hasMore);
+        live.noteSeq(r.id, Math.max(r.lastSeq, page.messages.at(-1)?.seq ?? 0));
+        atBottomRef.current = true;
+        setLoading(false);
+      },
+      (err: unknown) => {
+        if (controller.signal.aborted) return;
+        setLoadError(err);
+        setLoading(false);
+      },
+    );
+    return () => controller.abort();
+  }, [roomId, live, attempt]);
+
+  /** Whatever arrived while we were away (a gap in seq, or a reconnect). */
+  const catchUp = useCallback(async () => {
+    const last = messagesRef.current.at(-1)?.seq ?? 0;
+    try {
+      let after = last;
+      for (let i = 0; i < 20; i++) {
+        const page = await api<Page>(
+          `/api/rooms/${encodeURIComponent(roomId)}/messages?after=${after}&limit=200`,
+        );
+        if (page.messages.length) setMessages((c) => mergeMessages(c, page.messages));
+        if (!page.hasMore || page.messages.length === 0) break;
+        after = page.messages.at(-1)!.seq;
+      }
+    } catch {
+      // The next live message or reconnect tries again.
+    }
+  }, [roomId]);
+
+  // Live: new messages, edits, receipts, typing, room changes.
+  useEffect(() => {
+    const incoming = (m: MessageWire) => {
+      if (m.roomId !== roomId) return;
+      const list = messagesRef.current;
+      const last = list.at(-1)?.seq ?? 0;
+      if (list.some((x) => x.seq === m.seq)) return;
+      if (m.senderId !== user.id) {
+        setTypingUntil(0);
+        if (!atBottomRef.current) setNewCount((c) => c + 1);
+      } else atBottomRef.current = true;
+      setMessages((c) => mergeMessages(c, [m]));
+      if (list.length > 0 && m.seq > last + 1) void catchUp();
+    };
+    const offs = [
+      live.on('message', (e) => incoming(e.message)),
+      live.on('ack', (e) => incoming(e.message)),
+      live.on('message.updated', (e) => {
+        if (e.message.roomId === roomId) setMessages((c) => mergeMessages(c, [e.message]));
+      }),
+      live.on('receipt', (e) => {
+        if (e.roomId !== roomId || e.userId === user.id) return;
+        setRoom((r) =>
+          r
+            ? e.kind === 'read'
+              ? {
+                  ...r,
+                  otherReadSeq: Math.max(r.otherReadSeq, e.seq),
+                  otherDeliveredSeq: Math.max(r.otherDeliveredSeq, e.seq),
+                }
+              : { ...r, otherDeliveredSeq: Math.max(r.otherDeliveredSeq, e.seq) }
+            : r,
+        );
+      }),
+      live.on('typing', (e) => {
+        if (e.roomId !== roomId || e.userId === user.id) return;
+        setTypingUntil(e.typing ? Date.now() + TYPING_EXPIRES_MS : 0);
+      }),
+      live.on('room', (e) => {
+        if (e.room.id === roomId) setRoom(e.room);
+      }),
+      live.onConnection((up) => {
+        if (up) void catchUp();
+      }),
+    ];
+    return () => offs.forEach((off) => off());
+  }, [live, roomId, user.id, catchUp]);
+
+  // The typing indicator fades on its own if the "stopped typing" frame never comes.
+  useEffect(() => {
+    if (typingUntil <= Date.now()) return;
+    const t = setTimeout(() => setTypingUntil(0), typingUntil - Date.now());
+    return () => clearTimeout(t);
+  }, [typingUntil]);
+
+  useEffect(() => {
+    const onVis = () => setVisible(document.visibilityState === 'visible');
+    document.addEventListener('visibilitychange', onVis);
+    return () => document.removeEventListener('visibilitychange', onVis);
+  }, []);
+
+  const outgoing = useMemo(() => {
+    const known = new Set(messages.map((m) => m.clientId));
+    return outgoingAll.filter((o) => o.roomId === roomId && !known.has(o.clientId));
+  }, [outgoingAll, messages, roomId]);
+
+  // Keep the reader where they are: follow new messages only when already at the bottom,
+  // and keep the view still when older history is put above it.
+  useLayoutEffect(() => {
+    const el = listRef.current;
+    if (!el) return;
+    const anchor = prependRef.current;
+    if (anchor) {
+      el.scrollTop = anchor.top + (el.scrollHeight - anchor.height);
+      prependRef.current = null;
+    } else if (atBottomRef.current) {
+      el.scrollTop = el.scrollHeight;
+    }
+  }, [messages, outgoing.length, loading]);
+
+  // Messages on screen are read: tell the server, which tells the sender.
+  const maxSeq = messages.at(-1)?.seq ?? 0;
+  useEffect(() => {
+    if (!room || !visible || !atBottom) return;
+    if (maxSeq > readSentRef.current) {
+      readSentRef.current = maxSeq;
+      live.read(roomId, maxSeq);
+    }
+  }, [room, visible, atBottom, maxSeq, live, roomId]);
+
+  const loadOlder = useCallback(async () => {
+    const el = listRef.current;
+    const first = messagesRef.current[0]?.seq;
+    if (!el || first === undefined || olderState === 'loading') return;
+    setOlderState('loading');
+    try {
+      const page = await api<Page>(
+        `/api/rooms/${encodeURIComponent(roomId)}/messages?before=${first}&limit=${PAGE}`,
+      );
+      prependRef.current = { height: el.scrollHeight, top: el.scrollTop };
+      setMessages((c) => mergeMessages(c, page.messages));
+      setHasMore(page.hasMore);
+      setOlderState('idle');
+    } catch {
+      setOlderState('error');
+    }
+  }, [roomId, olderState]);
+
+  const onScroll = () => {
+    const el = listRef.current;
+    if (!el) return;
+    const bottom = el.scrollHeight - el.scrollTop - el.clientHeight < BOTTOM_SLACK_PX;
+    atBottomRef.current = bottom;
+    setAtBottom(bottom);
+    if (bottom) setNewCount(0);
+    if (el.scrollTop < 120 && hasMore && olderState === 'idle') void loadOlder();
+  };
+
+  const scrollToBottom = () => {
+    const el = listRef.current;
+    if (!el) return;
+    el.scrollTop = el.scrollHeight;
+    atBottomRef.current = true;
+    setAtBottom(true);
+    setNewCount(0);
+  };
+
+  const send = (body: string) => {
+    atBottomRef.current = true;
+    outbox.send(roomId, body);
+  };
+
+  const setArchived = async (archived: boolean) => {
+    setArchiveError(null);
+    try {
+      setRoom(
+        await api<RoomWire>(
+          `/api/rooms/${encodeURIComponent(roomId)}/${archived ? 'archive' : 'unarchive'}`,
+          { method: 'POST' },
+        ),
+      );
+    } catch (err) {
+      setArchiveError(errorMessage(err));
+    }
+  };
+
+  if (loading && !room) return <Loading label="Opening conversation…" />;
+  if (loadError || !room || !other)
+    return (
+      <section className="page">
+        <ErrorState
+          title="We could not open this conversation"
+          error={
+            loadError instanceof ApiError && loadError.status === 404
+              ? new Error('It does not exist, or you are not part of it.')
+              : loadError
+          }
+          onRetry={() => setAttempt((a) => a + 1)}
+        />
+        <Link to="/chat">Back to all conversations</Link>
+      </section>
+    );
+
+  const receiptFor = (m: MessageWire): Receipt =>
+    m.seq <= room.otherReadSeq ? 'read' : m.seq <= room.otherDeliveredSeq ? 'delivered' : 'sent';
+  const otherPresence = presence[other.id];
+  const detail =
+    other.role === 'practitioner'
+      ? other.specialty
+      : other.dateOfBirth
+        ? `Born ${formatBirthDate(other.dateOfBirth)}`
+        : null;
+  const typing = typingUntil > Date.now();
+
+  return (
+    <section className="room" aria-label={`Conversation with ${other.name}`}>
+      <header className="room-header">
+        <Link to="/chat" className="back-link" aria-label="Back to all conversations">
+          <span aria-hidden="true">←</span>
+        </Link>
+        <Avatar person={other} />
+        <div className="room-who">
+          <h1>{other.name}</h1>
+          <p className="item-meta">
+            {detail}
+            {otherPresence && (
+              <span className={`presence presence-${otherPresence}`}>
+                {detail ? ' · ' : ''}
+                {PRESENCE_LABEL[otherPresence]}
+              </span>
+            )}
+          </p>
+        </div>
+        <button
+          type="button"
+          className="button button-quiet"
+          onClick={() => void setArchived(!room.archived)}
+        >
+          {room.archived ? 'Unarchive' : 'Archive'}
+        </button>
+      </header>
+      {archiveError && (
+        <p className="form-error" role="alert">
+          {archiveError}
+        </p>
+      )}
+      <div className="room-body">
+        <div
+          className="messages"
+          ref={listRef}
+          onScroll={onScroll}
+          role="log"
+          aria-label="Messages"
+          aria-live="polite"
+          tabIndex={0}
+        >
+          {hasMore && (
+            <div className="older">
+              {olderState === 'loading' ? (
+                <Loading label="Loading earlier messages…" />
+              ) : (
+                <button type="button" className="link-button" onClick={() => void loadOlder()}>
+                  {olderState === 'error'
+                    ? 'Could not load earlier messages. Try again'
+                    : 'Load earlier messages'}
+                </button>
+              )}
+            </div>
+          )}
+          {messages.length === 0 && outgoing.length === 0 && (
+            <p className="room-empty">
+              No messages yet. Say hello to {other.name}; your messages are private to the two of
+              you.
+            </p>
+          )}
+          <ol className="msg-list">
+            {messages.map((m, i) => {
+              const prev = messages[i - 1];
+              const newDay = !prev || !isSameDay(new Date(prev.createdAt), new Date(m.createdAt));
+              const mine = m.senderId === user.id;
+              return (
+                <MessageRow key={m.seq} newDay={newDay} createdAt={m.createdAt}>
+                  <MessageItem
+                    message={m}
+                    mine={mine}
+                    senderName={other.name}
+                    receipt={mine ? receiptFor(m) : null}
+                  />
+                </MessageRow>
+              );
+            })}
+            {outgoing.map((o) => (
+              <OutgoingItem
+                key={o.clientId}
+                item={o}
+                onRetry={() => outbox.retry(o.clientId)}
+                onDiscard={() => outbox.discard(o.clientId)}
+              />
+            ))}
+          </ol>
+        </div>
+        {newCount > 0 && !atBottom && (
+          <button type="button" className="new-marker" onClick={scrollToBottom}>
+            <span aria-hidden="true">↓ </span>
+            {newCount === 1 ? 'New message' : `${newCount} new messages`}
+          </button>
+        )}
+      </div>
+      <p className="typing" aria-live="polite">
+        {typing ? `${other.name} is typing…` : ''}
+      </p>
+      <Composer
+        recipientName={other.name}
+        maxLength={MESSAGE_MAX}
+        onSend={send}
+        onTyping={(t) => live.typing(roomId, t)}
+        emergencyNote={user.role === 'patient'}
+      />
+    </section>
+  );
+}
+
+function MessageRow({
+  newDay,
+  createdAt,
+  children,
+}: {
+  newDay: boolean;
+  createdAt: string;
+  children: React.ReactNode;
+}) {
+  return (
+    <>
+      {newDay && (
+        <li className="day-sep" aria-hidden="false">
+          <span>{formatDay(createdAt)}</span>
+        </li>
+      )}
+      {children}
+    </>
+  );
+}

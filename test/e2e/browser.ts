@@ -1,0 +1,230 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createServer, Socket, type Server } from 'node:net';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { systemClock } from '../../src/domain/clock.js';
+import { createTestStore, startTestApp, type TestApp, type TestStore } from '../support/app.js';
+
+/** Debian's Chromium; never a downloaded one. */
+export function findChromium(): string {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  for (const c of candidates) if (c && existsSync(c)) return c;
+  throw new Error(
+    'Chromium was not found. Install it with `apt-get install -y chromium`, or set CHROMIUM_PATH to its executable.',
+  );
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: findChromium(),
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  });
+}
+
+function newestMtime(path: string): number {
+  const s = statSync(path);
+  if (!s.isDirectory()) return s.mtimeMs;
+  let newest = s.mtimeMs;
+  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
+  return newest;
+}
+
+/** Builds the web app when dist/web is missing or older than its sources. */
+export function ensureWebBuilt(): void {
+  const index = 'dist/web/index.html';
+  const sources = Math.max(
+    newestMtime('src/web'),
+    newestMtime('vite.config.ts'),
+    newestMtime('src/shared'),
+  );
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
+  execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
+}
+
+/**
+ * A TCP relay in front of the app. The browser always talks to the relay's fixed origin,
+ * so the server can be stopped and started again (on another port) under the same address;
+ * while it is "down" the relay drops every connection, as a dead server would.
+ */
+export class Relay {
+  private server: Server = createServer((client) => this.accept(client));
+  private sockets = new Set<Socket>();
+  private target = 0;
+  private down = true;
+  port = 0;
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    const address = this.server.address();
+    if (!address || typeof address === 'string') throw new Error('relay has no port');
+    this.port = address.port;
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  point(port: number): void {
+    this.target = port;
+    this.down = false;
+  }
+
+  cut(): void {
+    this.down = true;
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(client: Socket): void {
+    if (this.down) {
+      client.destroy();
+      return;
+    }
+    const upstream = new Socket();
+    this.sockets.add(client);
+    this.sockets.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      this.sockets.delete(client);
+      this.sockets.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    upstream.connect(this.target, '127.0.0.1', () => {
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+  }
+}
+
+/** The whole server on a temporary database, reachable at a stable origin through a relay. */
+export class E2EServer {
+  app!: TestApp;
+  origin = '';
+  private relay = new Relay();
+  private store!: TestStore;
+
+  async start(): Promise<void> {
+    this.origin = await this.relay.listen();
+    this.store = await createTestStore();
+    await this.boot();
+  }
+
+  private async boot(): Promise<void> {
+    this.app = await startTestApp({
+      listen: true,
+      store: this.store,
+      // Real time: heartbeats, typing expiry and rate-limit refills must move as in production.
+      clock: systemClock,
+      env: { PUBLIC_ORIGIN: this.origin, LOGIN_MAX_PER_IP: '1000', LOGIN_MAX_PER_ACCOUNT: '1000' },
+    });
+    // startTestApp points the origin at its own port; the browser comes through the relay.
+    this.app.config.publicOrigin = this.origin;
+    this.relay.point(Number(new URL(this.app.url).port));
+  }
+
+  /** Stops the server process; the browser sees the connection die. */
+  async stopServer(): Promise<void> {
+    this.relay.cut();
+    await this.app.stop();
+  }
+
+  /** The same database, a fresh process. */
+  async restartServer(): Promise<void> {
+    await this.boot();
+  }
+
+  async close(): Promise<void> {
+    await this.relay.close();
+    await this.app.stop().catch(() => undefined);
+    await this.store.drop();
+  }
+}
+
+export const SCREENSHOTS = 'test-results/screenshots';
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+export const DESKTOP = { width: 1280, height: 860 };
+export const PHONE = { width: 375, height: 740 };
+
+export async function newContext(
+  browser: Browser,
+  origin: string,
+  viewport = DESKTOP,
+): Promise<BrowserContext> {
+  const context = await browser.newContext({ baseURL: origin, viewport, locale: 'en-GB' });
+  context.setDefaultTimeout(10_000);
+  return context;
+}
+
+export async function signIn(page: Page, email: string, password: string): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith('/login'));
+}
+
+/** Every error the page raises or logs, so a test can say that nothing went wrong. */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('dialog', (d) => {
+    errors.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  return errors;
+}
+
+const AXE = join(process.cwd(), 'node_modules/axe-core/axe.min.js');
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: unknown[] }>;
+}
+
+/** axe-core's serious and critical findings on the page as it is now. */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  const has = await page.evaluate(() => 'axe' in window);
+  if (!has) {
+    const { readFileSync } = await import('node:fs');
+    await page.addScriptTag({ content: readFileSync(AXE, 'utf8') });
+  }
+  const violations = await page.evaluate(async () => {
+    const w = window as unknown as {
+      axe: { run: (ctx: Document, opts: object) => Promise<{ violations: AxeViolation[] }> };
+    };
+    const result = await w.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations;
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      (v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`,
+    );
+}
+
+export async function hasHorizontalScroll(page: Page): Promise<boolean> {
+  return page.evaluate(
+    () => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1,
+  );
+}
