@@ -1,13 +1,14 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { TYPING_EXPIRES_MS } from '../../shared/events.js';
-import type { MessageWire, RoomWire } from '../../shared/wire.js';
+import type { MessageWire, PractitionerWire, RoomWire } from '../../shared/wire.js';
 import { Composer } from '../components/composer.js';
 import { MessageItem, OutgoingItem, type Receipt } from '../components/message-item.js';
 import { Avatar, ErrorState, Loading } from '../components/ui.js';
 import { api, ApiError, errorMessage } from '../lib/api.js';
 import { formatBirthDate, formatDay, isSameDay } from '../lib/format.js';
-import { useDocumentTitle } from '../lib/hooks.js';
+import { useDocumentTitle, useResource } from '../lib/hooks.js';
+import { availabilityNotice } from '../lib/availability.js';
 import { useStore } from '../lib/store.js';
 import { useSignedIn } from '../session.js';
 
@@ -52,6 +53,14 @@ export function ChatRoom({ roomId }: { roomId: string }) {
   messagesRef.current = messages;
 
   const outgoingAll = useStore(outbox.items);
+  // A patient is told before writing when the practitioner is away or outside working hours.
+  const practitioners = useResource(
+    (signal) =>
+      user.role === 'patient'
+        ? api<PractitionerWire[]>('/api/practitioners', { signal })
+        : Promise.resolve([]),
+    [user.role],
+  );
   const presence = useStore(live.presence);
   const other = room ? (user.role === 'patient' ? room.practitioner : room.patient) : null;
   useDocumentTitle(other ? `Conversation with ${other.name}` : 'Conversation');
@@ -372,6 +381,11 @@ export function ChatRoom({ roomId }: { roomId: string }) {
           </button>
         )}
       </div>
+      {(() => {
+        const p = practitioners.data?.find((x) => x.id === room.practitioner.id);
+        const notice = p ? availabilityNotice(p) : null;
+        return notice ? <p className="away-notice">{notice}</p> : null;
+      })()}
       <p className="typing" aria-live="polite">
         {typing ? `${other.name} is typing…` : ''}
       </p>

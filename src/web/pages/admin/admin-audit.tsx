@@ -1,21 +1,9 @@
 import { useState, type FormEvent } from 'react';
+import type { AuditEventWire, AuditPageWire } from '../../../shared/wire.js';
 import { Empty, ErrorState, Loading, PageHeader } from '../../components/ui.js';
-import { api, listFrom } from '../../lib/api.js';
+import { api, errorMessage } from '../../lib/api.js';
 import { formatDateTime } from '../../lib/format.js';
 import { useDocumentTitle, useResource } from '../../lib/hooks.js';
-
-interface AuditEvent {
-  id: string | number;
-  at: string;
-  actorId: string | null;
-  actorName?: string | null;
-  actorRole?: string | null;
-  action: string;
-  targetType?: string | null;
-  targetId?: string | null;
-  ip?: string | null;
-  detail?: unknown;
-}
 
 interface Filters {
   action: string;
@@ -26,35 +14,14 @@ interface Filters {
 
 const EMPTY: Filters = { action: '', actorId: '', from: '', to: '' };
 
-function query(f: Filters): string {
+function query(f: Filters, page = true): string {
   const p = new URLSearchParams();
   if (f.action.trim()) p.set('action', f.action.trim());
   if (f.actorId.trim()) p.set('actorId', f.actorId.trim());
   if (f.from) p.set('from', new Date(`${f.from}T00:00`).toISOString());
   if (f.to) p.set('to', new Date(`${f.to}T23:59:59.999`).toISOString());
-  p.set('limit', '200');
+  if (page) p.set('limit', '100');
   return p.toString();
-}
-
-const csvCell = (v: unknown): string => {
-  const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-
-function download(events: AuditEvent[]) {
-  const header = ['at', 'actorId', 'actorRole', 'action', 'targetType', 'targetId', 'ip', 'detail'];
-  const rows = events.map((e) =>
-    [e.at, e.actorId, e.actorRole, e.action, e.targetType, e.targetId, e.ip, e.detail]
-      .map(csvCell)
-      .join(','),
-  );
-  const blob = new Blob([[header.join(','), ...rows].join('\n')], { type: 'text/csv' });
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = `carechat-audit-${new Date().toISOString().slice(0, 10)}.csv`;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
 export function AdminAudit() {
@@ -62,10 +29,26 @@ export function AdminAudit() {
   const [draft, setDraft] = useState<Filters>(EMPTY);
   const [filters, setFilters] = useState<Filters>(EMPTY);
   const list = useResource(
-    async (signal) =>
-      listFrom<AuditEvent>(await api(`/api/admin/audit?${query(filters)}`, { signal }), 'events'),
+    (signal) => api<AuditPageWire>(`/api/admin/audit?${query(filters)}`, { signal }),
     [filters],
   );
+  const [olderError, setOlderError] = useState<string | null>(null);
+  const loadOlder = async (beforeId: string) => {
+    setOlderError(null);
+    try {
+      const next = await api<AuditPageWire>(
+        `/api/admin/audit?${query(filters)}&beforeId=${encodeURIComponent(beforeId)}`,
+      );
+      list.setData((current) =>
+        current
+          ? { events: [...current.events, ...next.events], nextBeforeId: next.nextBeforeId }
+          : next,
+      );
+    } catch (err) {
+      setOlderError(errorMessage(err));
+    }
+  };
+  const events: AuditEventWire[] = list.data?.events ?? [];
   const apply = (e: FormEvent) => {
     e.preventDefault();
     setFilters(draft);
@@ -88,14 +71,10 @@ export function AdminAudit() {
         title="Audit log"
         subtitle="Every sign-in, change and read of health information."
         actions={
-          <button
-            type="button"
-            className="button"
-            disabled={!list.data?.length}
-            onClick={() => download(list.data ?? [])}
-          >
+          // The server builds the export, so that the export itself is audited.
+          <a className="button" href={`/api/admin/audit.csv?${query(filters, false)}`} download>
             Export CSV
-          </button>
+          </a>
         }
       />
       <form className="filters" onSubmit={apply} aria-label="Filter the audit log">
@@ -122,7 +101,7 @@ export function AdminAudit() {
       {list.loading && !list.data && <Loading label="Loading the audit log…" />}
       {list.error && !list.data ? <ErrorState error={list.error} onRetry={list.reload} /> : null}
       {list.data &&
-        (list.data.length === 0 ? (
+        (events.length === 0 ? (
           <Empty title="No events match these filters." />
         ) : (
           <div className="table-wrap">
@@ -137,7 +116,7 @@ export function AdminAudit() {
                 </tr>
               </thead>
               <tbody>
-                {list.data.map((e) => (
+                {events.map((e) => (
                   <tr key={e.id}>
                     <td data-label="When">{formatDateTime(e.at)}</td>
                     <td data-label="Who">
@@ -157,6 +136,20 @@ export function AdminAudit() {
             </table>
           </div>
         ))}
+      {olderError && (
+        <p className="form-error" role="alert">
+          {olderError}
+        </p>
+      )}
+      {list.data?.nextBeforeId && (
+        <button
+          type="button"
+          className="button older-events"
+          onClick={() => void loadOlder(list.data!.nextBeforeId!)}
+        >
+          Load older events
+        </button>
+      )}
     </section>
   );
 }

@@ -1,25 +1,14 @@
-import type { PersonWire } from '../../../shared/wire.js';
+import type { AdminRoomWire } from '../../../shared/wire.js';
 import { Empty, ErrorState, Loading, PageHeader } from '../../components/ui.js';
-import { api, listFrom } from '../../lib/api.js';
+import { api } from '../../lib/api.js';
 import { formatDateTime } from '../../lib/format.js';
 import { useDocumentTitle, useResource } from '../../lib/hooks.js';
 
-/** Metadata only: who, since when, how many messages. Admins do not read message bodies. */
-interface AdminRoom {
-  id: string;
-  appointmentId?: string;
-  patient?: Pick<PersonWire, 'id' | 'name'>;
-  practitioner?: Pick<PersonWire, 'id' | 'name'>;
-  lastSeq?: number;
-  messageCount?: number;
-  lastActivityAt?: string;
-  createdAt?: string;
-}
-
 export function AdminRooms() {
   useDocumentTitle('Rooms');
+  // Metadata only: who, which appointment, how many messages. Admins do not read bodies here.
   const list = useResource(
-    async (signal) => listFrom<AdminRoom>(await api('/api/admin/rooms', { signal }), 'rooms'),
+    (signal) => api<AdminRoomWire[]>('/api/admin/rooms?limit=200', { signal }),
     [],
   );
   return (
@@ -41,6 +30,7 @@ export function AdminRooms() {
                 <tr>
                   <th scope="col">Patient</th>
                   <th scope="col">Practitioner</th>
+                  <th scope="col">Appointment</th>
                   <th scope="col">Messages</th>
                   <th scope="col">Last activity</th>
                 </tr>
@@ -48,12 +38,14 @@ export function AdminRooms() {
               <tbody>
                 {list.data.map((r) => (
                   <tr key={r.id}>
-                    <td data-label="Patient">{r.patient?.name ?? '—'}</td>
-                    <td data-label="Practitioner">{r.practitioner?.name ?? '—'}</td>
-                    <td data-label="Messages">{r.messageCount ?? r.lastSeq ?? 0}</td>
-                    <td data-label="Last activity">
-                      {r.lastActivityAt ? formatDateTime(r.lastActivityAt) : '—'}
+                    <td data-label="Patient">{r.patient.name}</td>
+                    <td data-label="Practitioner">{r.practitioner.name}</td>
+                    <td data-label="Appointment">
+                      {r.appointmentStartsAt ? formatDateTime(r.appointmentStartsAt) : '—'}
+                      {r.appointmentStatus ? ` · ${r.appointmentStatus}` : ''}
                     </td>
+                    <td data-label="Messages">{r.messageCount}</td>
+                    <td data-label="Last activity">{formatDateTime(r.lastActivityAt)}</td>
                   </tr>
                 ))}
               </tbody>

@@ -3,6 +3,7 @@ import type { Role, UserWire } from '../../../shared/wire.js';
 import { Dialog, Empty, ErrorState, Loading, PageHeader } from '../../components/ui.js';
 import { api, errorMessage, listFrom } from '../../lib/api.js';
 import { useDocumentTitle, useResource } from '../../lib/hooks.js';
+import { useSignedIn } from '../../session.js';
 
 const ROLE_LABEL: Record<Role, string> = {
   patient: 'Patient',
@@ -208,6 +209,7 @@ function ResetPassword({ user, onDone }: { user: UserWire; onDone: (msg: string)
 
 export function AdminUsers() {
   useDocumentTitle('Users');
+  const { user: me } = useSignedIn();
   const [query, setQuery] = useState('');
   const [message, setMessage] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -299,14 +301,18 @@ export function AdminUsers() {
                     </td>
                     <td data-label="Actions">
                       <div className="item-actions">
-                        <button
-                          type="button"
-                          className={`button button-small${u.disabled ? '' : ' button-danger'}`}
-                          onClick={() => void setDisabled(u, !u.disabled)}
-                          aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.name}`}
-                        >
-                          {u.disabled ? 'Enable' : 'Disable'}
-                        </button>
+                        {u.id === me.id ? (
+                          <span className="muted small">This is you</span>
+                        ) : (
+                          <button
+                            type="button"
+                            className={`button button-small${u.disabled ? '' : ' button-danger'}`}
+                            onClick={() => void setDisabled(u, !u.disabled)}
+                            aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.name}`}
+                          >
+                            {u.disabled ? 'Enable' : 'Disable'}
+                          </button>
+                        )}
                         <ResetPassword user={u} onDone={setMessage} />
                       </div>
                     </td>
