@@ -98,6 +98,7 @@ describe('carechat in the browser', () => {
 
     const reply = practitioner.getByLabel('Message to Carol Anderson');
     await reply.fill('Thank you, Carol. Please take it again tonight and send me the reading.');
+    await patient.getByText('Emily Davis is typing…').waitFor();
     await practitioner.getByRole('button', { name: 'Send' }).click();
     await patient.getByText('Please take it again tonight', { exact: false }).waitFor();
     await screenshot(practitioner, 'chat-room-practitioner-desktop');
@@ -148,6 +149,38 @@ describe('carechat in the browser', () => {
         .getByText(/unread/)
         .count(),
     ).toBe(0);
+  });
+
+  it('keeps a reader who scrolled up in place and offers a "new messages" marker', async () => {
+    const practice = await buildPractice(server.app, {
+      patient: 'Nora Quinn',
+      practitioner: 'Felix Weber',
+    });
+    for (let i = 1; i <= 40; i++) {
+      await practice.practitionerApi.post(`/api/rooms/${practice.roomId}/messages`, {
+        clientId: randomUUID(),
+        body: `Earlier note number ${i}`,
+      });
+    }
+    const patient = await open();
+    await signIn(patient, practice.patient.email, TEST_PASSWORD);
+    await patient.goto(`/chat/room/${practice.roomId}/`);
+    const log = patient.getByRole('log', { name: 'Messages' });
+    await log.getByText('Earlier note number 40').waitFor();
+    await log.evaluate((el) => (el.scrollTop = 0));
+    await patient.waitForTimeout(300);
+    const before = await log.evaluate((el) => el.scrollTop);
+
+    await practice.practitionerApi.post(`/api/rooms/${practice.roomId}/messages`, {
+      clientId: randomUUID(),
+      body: 'A brand new message',
+    });
+    const marker = patient.getByRole('button', { name: 'New message' });
+    await marker.waitFor();
+    expect(Math.abs((await log.evaluate((el) => el.scrollTop)) - before)).toBeLessThan(5);
+    await marker.click();
+    await log.getByText('A brand new message').waitFor();
+    await expect.poll(() => marker.count()).toBe(0);
   });
 
   it('shows markup in a message as text and runs none of it', async () => {
