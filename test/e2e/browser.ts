@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -39,8 +39,30 @@ function newestMtime(path: string): number {
   return newest;
 }
 
-/** Builds the web app when dist/web is missing or older than its sources. */
+/**
+ * Builds the web app when dist/web is missing or older than its sources. Test files may run
+ * in parallel; a lock directory makes the second one wait for the first one's build.
+ */
 export function ensureWebBuilt(): void {
+  const lock = 'dist/.web-build-lock';
+  mkdirSync('dist', { recursive: true });
+  for (let waited = 0; ; waited += 200) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (waited > 120_000) rmSync(lock, { recursive: true, force: true });
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    buildIfStale();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function buildIfStale(): void {
   const index = 'dist/web/index.html';
   const sources = Math.max(
     newestMtime('src/web'),
