@@ -15,13 +15,19 @@ import { Outbox } from './live/outbox.js';
 interface SessionPayload {
   user: UserWire;
   csrfToken: string;
+  idleTimeoutSeconds: number;
 }
+
+/** Used until the server has said otherwise (its default). */
+const DEFAULT_IDLE_SECONDS = 15 * 60;
 
 type Status = 'loading' | 'signedOut' | 'signedIn';
 
 interface SessionApi {
   status: Status;
   user: UserWire | null;
+  /** How long the server keeps a session without activity. */
+  idleTimeoutMs: number;
   /** Why the person is looking at the sign-in page, if it was not their choice. */
   notice: string | null;
   login: (email: string, password: string) => Promise<UserWire>;
@@ -40,6 +46,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [status, setStatus] = useState<Status>('loading');
   const [user, setUser] = useState<UserWire | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [idleTimeoutMs, setIdleTimeoutMs] = useState(DEFAULT_IDLE_SECONDS * 1000);
 
   const signedOut = useCallback((why: string | null) => {
     setCsrfToken(null);
@@ -54,6 +61,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       (s) => {
         if (cancelled) return;
         setCsrfToken(s.csrfToken);
+        setIdleTimeoutMs(s.idleTimeoutSeconds * 1000);
         setUser(s.user);
         setStatus('signedIn');
       },
@@ -113,6 +121,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       expectUnauthenticated: true,
     });
     setCsrfToken(s.csrfToken);
+    setIdleTimeoutMs(s.idleTimeoutSeconds * 1000);
     setUser(s.user);
     setNotice(null);
     setStatus('signedIn');
@@ -146,8 +155,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, [signedOut]);
 
   const value = useMemo<SessionApi>(
-    () => ({ status, user, notice, login, logout, ping, live, outbox }),
-    [status, user, notice, login, logout, ping, live, outbox],
+    () => ({ status, user, idleTimeoutMs, notice, login, logout, ping, live, outbox }),
+    [status, user, idleTimeoutMs, notice, login, logout, ping, live, outbox],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

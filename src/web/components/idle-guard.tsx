@@ -2,16 +2,24 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { useSession } from '../session.js';
 import { Dialog } from './ui.js';
 
-/** The server ends a session after 15 minutes without a request; we sign out just before. */
-export const IDLE_LIMIT_MS = 15 * 60_000;
 const WARNING_MS = 60_000;
-/** While someone is active without making requests (reading, typing), keep the session alive. */
-const KEEPALIVE_MS = 4 * 60_000;
+
+function minutes(ms: number): string {
+  const m = Math.round(ms / 60_000);
+  return m === 1 ? '1 minute' : `${m} minutes`;
+}
 
 const ACTIVITY = ['pointerdown', 'keydown', 'wheel', 'touchstart', 'scroll'] as const;
 
+/**
+ * Signs out after the server's idle timeout without activity, with a warning a minute
+ * before. While someone is active without making requests (reading, typing), it keeps
+ * the session alive.
+ */
 export function IdleGuard() {
-  const { logout, ping } = useSession();
+  const { logout, ping, idleTimeoutMs } = useSession();
+  const limitMs = idleTimeoutMs;
+  const keepaliveMs = Math.max(30_000, Math.min(4 * 60_000, limitMs / 3));
   const [secondsLeft, setSecondsLeft] = useState<number | null>(null);
   const lastActivity = useRef(Date.now());
   const lastPing = useRef(Date.now());
@@ -24,7 +32,7 @@ export function IdleGuard() {
       // Once the warning shows, only its button counts: a stray scroll must not hide it.
       if (warningRef.current) return;
       lastActivity.current = Date.now();
-      if (Date.now() - lastPing.current > KEEPALIVE_MS) {
+      if (Date.now() - lastPing.current > keepaliveMs) {
         lastPing.current = Date.now();
         void ping();
       }
@@ -33,10 +41,12 @@ export function IdleGuard() {
       window.addEventListener(e, onActivity, { passive: true, capture: true });
     const timer = setInterval(() => {
       const idle = Date.now() - lastActivity.current;
-      if (idle >= IDLE_LIMIT_MS) {
-        void logout('For your privacy you were signed out after 15 minutes without activity.');
-      } else if (idle >= IDLE_LIMIT_MS - WARNING_MS) {
-        setSecondsLeft(Math.ceil((IDLE_LIMIT_MS - idle) / 1000));
+      if (idle >= limitMs) {
+        void logout(
+          `For your privacy you were signed out after ${minutes(limitMs)} without activity.`,
+        );
+      } else if (idle >= limitMs - WARNING_MS) {
+        setSecondsLeft(Math.ceil((limitMs - idle) / 1000));
       } else if (warningRef.current) {
         setSecondsLeft(null);
       }
@@ -45,7 +55,7 @@ export function IdleGuard() {
       for (const e of ACTIVITY) window.removeEventListener(e, onActivity, { capture: true });
       clearInterval(timer);
     };
-  }, [logout, ping]);
+  }, [logout, ping, limitMs, keepaliveMs]);
 
   const stay = useCallback(() => {
     lastActivity.current = Date.now();

@@ -8,7 +8,14 @@ import type { Services } from '../../services.js';
 import { problemResponses } from '../schemas.js';
 import { meRoutes } from './me.routes.js';
 
-const sessionResponse = z.object({ user: userSchema, csrfToken: z.string() });
+const sessionResponse = z.object({
+  user: userSchema,
+  csrfToken: z.string(),
+  idleTimeoutSeconds: z
+    .number()
+    .int()
+    .describe('the session ends after this long without a request; clients warn before it'),
+});
 
 export const authRoutes =
   (services: Services): FastifyPluginAsyncZod =>
@@ -39,7 +46,11 @@ export const authRoutes =
           replaces: request.auth?.session,
         });
         setSessionCookie(reply, config, result.token);
-        return { user: presentUser(result.user), csrfToken: result.session.csrf_token };
+        return {
+          user: presentUser(result.user),
+          csrfToken: result.session.csrf_token,
+          idleTimeoutSeconds: Math.floor(config.sessionIdleMs / 1000),
+        };
       },
     );
 
@@ -72,7 +83,11 @@ export const authRoutes =
       },
       async (request) => {
         const a = authOf(request);
-        return { user: presentUser(a.user), csrfToken: a.session.csrf_token };
+        return {
+          user: presentUser(a.user),
+          csrfToken: a.session.csrf_token,
+          idleTimeoutSeconds: Math.floor(config.sessionIdleMs / 1000),
+        };
       },
     );
   };
