@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Role, UserRow, UserUpdate } from '../store/schema.js';
 import { workingHoursSchema, type WorkingHours } from '../shared/wire.js';
-import type { Ctx } from './context.js';
+import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
 import { AppError, forbidden, notFound, validationFailed } from './errors.js';
 import { hashPassword, passwordProblem } from './passwords.js';
@@ -105,16 +105,9 @@ export class AccountService {
       if (!(await tx.users.insert(row))) {
         throw new AppError('email_taken', 'An account with this email address already exists');
       }
-      await tx.audit.record({
-        at: now,
-        actorId: ctx.actor.id,
-        actorRole: ctx.actor.role,
-        action: 'user.create',
-        targetType: 'user',
-        targetId: row.id,
-        ip: ctx.ip,
-        detail: { role: row.role },
-      });
+      await tx.audit.record(
+        auditEntry(ctx, now, 'user.create', { type: 'user', id: row.id }, { role: row.role }),
+      );
     });
     return row;
   }
@@ -159,26 +152,24 @@ export class AccountService {
         set.disabled_at = changes.disabled ? (user.disabled_at ?? now) : null;
       await tx.users.update(id, set);
       if (changes.disabled) endedSessions = await tx.sessions.deleteForUser(id);
-      await tx.audit.record({
-        at: now,
-        actorId: ctx.actor.id,
-        actorRole: ctx.actor.role,
-        action:
+      await tx.audit.record(
+        auditEntry(
+          ctx,
+          now,
           changes.disabled === true
             ? 'user.disable'
             : changes.disabled === false
               ? 'user.enable'
               : 'user.update',
-        targetType: 'user',
-        targetId: id,
-        ip: ctx.ip,
-        detail: {
-          fields: Object.keys(changes)
-            .filter((k) => changes[k as keyof AccountChanges] !== undefined)
-            .sort()
-            .join(','),
-        },
-      });
+          { type: 'user', id: id },
+          {
+            fields: Object.keys(changes)
+              .filter((k) => changes[k as keyof AccountChanges] !== undefined)
+              .sort()
+              .join(','),
+          },
+        ),
+      );
       const row = await tx.users.findById(id);
       if (!row) throw notFound('User');
       return row;
@@ -204,15 +195,7 @@ export class AccountService {
       if (!(await tx.users.findById(id))) throw notFound('User');
       await tx.users.update(id, { password_hash: hash, updated_at: now });
       const ended = await tx.sessions.deleteForUser(id);
-      await tx.audit.record({
-        at: now,
-        actorId: ctx.actor.id,
-        actorRole: ctx.actor.role,
-        action: 'user.password_reset',
-        targetType: 'user',
-        targetId: id,
-        ip: ctx.ip,
-      });
+      await tx.audit.record(auditEntry(ctx, now, 'user.password_reset', { type: 'user', id: id }));
       return ended;
     });
     this.deps.bus.publish({

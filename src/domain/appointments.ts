@@ -3,7 +3,7 @@ import type { AppointmentRow, AppointmentStatus, RoomRow, UserRow } from '../sto
 import type { Store } from '../store/store.js';
 import type { AppointmentWire } from '../shared/wire.js';
 import { iso } from './clock.js';
-import type { Ctx } from './context.js';
+import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
 import { AppError, forbidden, notFound, validationFailed } from './errors.js';
 import { presentPerson } from './presenters.js';
@@ -180,16 +180,15 @@ export class AppointmentService {
     const presented = await this.present(rows);
     if (presented.length > 0) {
       // Reasons for appointments are health information: reading them is audited.
-      await this.deps.store.audit.record({
-        at: now,
-        actorId: ctx.actor.id,
-        actorRole: ctx.actor.role,
-        action: 'appointment.list',
-        targetType: 'user',
-        targetId: ctx.actor.id,
-        ip: ctx.ip,
-        detail: { count: presented.length },
-      });
+      await this.deps.store.audit.record(
+        auditEntry(
+          ctx,
+          now,
+          'appointment.list',
+          { type: 'user', id: ctx.actor.id },
+          { count: presented.length },
+        ),
+      );
     }
     return presented;
   }
@@ -239,15 +238,6 @@ export class AppointmentService {
     detail: Record<string, string>,
     targetType = 'appointment',
   ): Promise<void> {
-    return tx.audit.record({
-      at,
-      actorId: ctx.actor.id,
-      actorRole: ctx.actor.role,
-      action,
-      targetType,
-      targetId,
-      ip: ctx.ip,
-      detail,
-    });
+    return tx.audit.record(auditEntry(ctx, at, action, { type: targetType, id: targetId }, detail));
   }
 }

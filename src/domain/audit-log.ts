@@ -2,7 +2,7 @@ import type { AuditFilter, AuditRow } from '../store/audit-repository.js';
 import type { Store } from '../store/store.js';
 import type { AuditEventWire } from '../shared/wire.js';
 import { iso } from './clock.js';
-import type { Ctx } from './context.js';
+import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
 import { notFound } from './errors.js';
 
@@ -54,23 +54,22 @@ export class AuditLogService {
       // Everything inside the transaction goes through `tx`: on SQLite the outer handle
       // would wait for the connection this transaction holds.
       const events = await this.present(tx, rows);
-      await tx.audit.record({
-        at: clock.now(),
-        actorId: ctx.actor.id,
-        actorRole: ctx.actor.role,
-        action: 'audit.export',
-        targetType: 'audit',
-        targetId: null,
-        ip: ctx.ip,
-        detail: {
-          rows: rows.length,
-          actorId: search.actorId ?? null,
-          action: search.action ?? null,
-          targetId: search.targetId ?? null,
-          from: search.from !== undefined ? iso(search.from) : null,
-          to: search.to !== undefined ? iso(search.to) : null,
-        },
-      });
+      await tx.audit.record(
+        auditEntry(
+          ctx,
+          clock.now(),
+          'audit.export',
+          { type: 'audit', id: null },
+          {
+            rows: rows.length,
+            actorId: search.actorId ?? null,
+            action: search.action ?? null,
+            targetId: search.targetId ?? null,
+            from: search.from !== undefined ? iso(search.from) : null,
+            to: search.to !== undefined ? iso(search.to) : null,
+          },
+        ),
+      );
       const lines = [CSV_COLUMNS.join(',')];
       for (const e of events) {
         lines.push(

@@ -1,3 +1,4 @@
+import type { AuditEntry } from '../store/audit-repository.js';
 import type { Role } from '../store/schema.js';
 
 /** Who is acting, and from where: every domain function that touches data takes one. */
@@ -17,3 +18,23 @@ export const systemCtx = (ip: string | null = null): Ctx => ({
   actor: { id: 'system', role: 'admin', name: 'System' },
   ip,
 });
+
+/** An audit entry for something the context's actor did: who and from where come with it. */
+export function auditEntry(
+  ctx: Ctx,
+  at: number,
+  action: string,
+  target: { type: string; id: string | null } | null,
+  detail?: AuditEntry['detail'],
+): AuditEntry {
+  return {
+    at,
+    actorId: ctx.actor.id,
+    actorRole: ctx.actor.role,
+    action,
+    targetType: target?.type ?? null,
+    targetId: target?.id ?? null,
+    ip: ctx.ip,
+    ...(detail ? { detail } : {}),
+  };
+}

@@ -1,6 +1,6 @@
 import type { AppointmentWire, MessageWire, PersonWire, UnreadWire } from '../shared/wire.js';
 import type { AppointmentService } from './appointments.js';
-import type { Ctx } from './context.js';
+import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
 import { presentMessage } from './message-presenter.js';
 import { presentPerson } from './presenters.js';
@@ -42,19 +42,18 @@ export class DashboardService {
     );
     if (recent.length > 0) {
       // Message text on the dashboard is a read of health information like any other.
-      await store.audit.record({
-        at: clock.now(),
-        actorId: ctx.actor.id,
-        actorRole: ctx.actor.role,
-        action: 'dashboard.read_recent_messages',
-        targetType: 'user',
-        targetId: ctx.actor.id,
-        ip: ctx.ip,
-        detail: {
-          count: recent.length,
-          rooms: [...new Set(recent.map((m) => m.room_id))].join(','),
-        },
-      });
+      await store.audit.record(
+        auditEntry(
+          ctx,
+          clock.now(),
+          'dashboard.read_recent_messages',
+          { type: 'user', id: ctx.actor.id },
+          {
+            count: recent.length,
+            rooms: [...new Set(recent.map((m) => m.room_id))].join(','),
+          },
+        ),
+      );
     }
     return {
       upcomingAppointments: upcoming,

@@ -1,6 +1,6 @@
 import type { MessageWire } from '../shared/wire.js';
 import { messageBodySchema, uuidSchema } from '../shared/wire.js';
-import type { Ctx } from './context.js';
+import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
 import { validationFailed } from './errors.js';
 import { presentMessage } from './message-presenter.js';
@@ -62,20 +62,19 @@ export class MessageService {
     const hasMore = rows.length > limit;
     let page = rows;
     if (hasMore) page = q.after !== undefined ? rows.slice(0, limit) : rows.slice(1);
-    await store.audit.record({
-      at: this.deps.clock.now(),
-      actorId: ctx.actor.id,
-      actorRole: ctx.actor.role,
-      action: 'room.read_messages',
-      targetType: 'room',
-      targetId: roomId,
-      ip: ctx.ip,
-      detail: {
-        count: page.length,
-        ...(q.after !== undefined ? { after: q.after } : {}),
-        ...(q.before !== undefined ? { before: q.before } : {}),
-      },
-    });
+    await store.audit.record(
+      auditEntry(
+        ctx,
+        this.deps.clock.now(),
+        'room.read_messages',
+        { type: 'room', id: roomId },
+        {
+          count: page.length,
+          ...(q.after !== undefined ? { after: q.after } : {}),
+          ...(q.before !== undefined ? { before: q.before } : {}),
+        },
+      ),
+    );
     const fromOther = page.filter((m) => m.sender_id !== ctx.actor.id);
     if (fromOther.length > 0) {
       this.deliveries.note(roomId, ctx.actor.id, fromOther[fromOther.length - 1]!.seq, [

@@ -2,7 +2,7 @@ import type { RoomListRow } from '../store/room-repository.js';
 import type { RoomMemberRow, RoomRow, UserRow } from '../store/schema.js';
 import type { AdminRoomWire, PractitionerWire, RoomWire, UnreadWire } from '../shared/wire.js';
 import { iso } from './clock.js';
-import type { Ctx } from './context.js';
+import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
 import { AppError, forbidden, notFound, validationFailed } from './errors.js';
 import { parseWorkingHours, photoUrl, presentPerson } from './presenters.js';
@@ -54,16 +54,15 @@ export class RoomService {
   ): Promise<void> {
     const shown = rooms.filter((r) => r.lastMessage !== null).length;
     if (shown === 0) return;
-    await this.deps.store.audit.record({
-      at: this.deps.clock.now(),
-      actorId: ctx.actor.id,
-      actorRole: ctx.actor.role,
-      action,
-      targetType,
-      targetId,
-      ip: ctx.ip,
-      detail: { previews: shown },
-    });
+    await this.deps.store.audit.record(
+      auditEntry(
+        ctx,
+        this.deps.clock.now(),
+        action,
+        { type: targetType, id: targetId },
+        { previews: shown },
+      ),
+    );
   }
 
   /**
@@ -91,15 +90,12 @@ export class RoomService {
     const now = this.deps.clock.now();
     await this.deps.store.transaction(async (tx) => {
       await tx.rooms.setArchived(roomId, ctx.actor.id, archived ? now : null);
-      await tx.audit.record({
-        at: now,
-        actorId: ctx.actor.id,
-        actorRole: ctx.actor.role,
-        action: archived ? 'room.archive' : 'room.unarchive',
-        targetType: 'room',
-        targetId: roomId,
-        ip: ctx.ip,
-      });
+      await tx.audit.record(
+        auditEntry(ctx, now, archived ? 'room.archive' : 'room.unarchive', {
+          type: 'room',
+          id: roomId,
+        }),
+      );
     });
     this.deps.bus.publish({ t: 'room', roomId, userIds: [ctx.actor.id] });
     this.deps.bus.publish({ t: 'unread', userId: ctx.actor.id });
