@@ -5,6 +5,7 @@
  *   npm run bench -- --quick           a ~1-minute subset for CI smoke runs (no thresholds)
  *   npm run bench -- --scenario knee   one scenario (repeatable; comma lists work too)
  *   npm run bench -- --profile         node --cpu-prof on carechat during the knee run
+ *   npm run bench -- --sql-stats       time carechat's SQLite statements (preloaded wrapper)
  *   npm run bench -- --ref HEAD        measure a commit instead of the working tree (a snapshot
  *                                      of it in a temporary directory, so edits in progress
  *                                      elsewhere in the tree cannot break or skew the run)
@@ -39,13 +40,14 @@ function options() {
       quick: { type: 'boolean', default: false },
       scenario: { type: 'string', multiple: true },
       profile: { type: 'boolean', default: false },
+      'sql-stats': { type: 'boolean', default: false },
       ref: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      `usage: npm run bench -- [--quick] [--scenario ${names.join('|')}] [--profile] [--ref <commit>]\n`,
+      `usage: npm run bench -- [--quick] [--scenario ${names.join('|')}] [--profile] [--sql-stats] [--ref <commit>]\n`,
     );
     process.exit(0);
   }
@@ -60,6 +62,7 @@ function options() {
     quick: values.quick,
     profile: values.profile,
     ref: values.ref,
+    sqlStats: values['sql-stats'],
     run: chosen.length > 0 ? (chosen as ScenarioName[]) : names,
   };
 }
@@ -100,6 +103,7 @@ async function main(): Promise<void> {
       relay,
       resultsDir,
       profileDir,
+      sqlStats: opts.sqlStats ? new Map() : undefined,
       log,
     };
     for (const name of opts.run) {
@@ -113,6 +117,8 @@ async function main(): Promise<void> {
         log(`${name}: FAILED ${message}`);
         outcome = { name, seconds: 0, rows: [], data: null, error: message };
       }
+      const sql = h.sqlStats?.get(name);
+      if (sql) outcome.sql = sql.slice(0, 15);
       outcome.seconds = Math.round((performance.now() - t) / 100) / 10;
       report.scenarios.push(outcome);
       log(`${name}: done in ${outcome.seconds} s`);

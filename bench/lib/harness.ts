@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seed, type SeedOptions } from '../seed.js';
 import type { Plan } from './plan.js';
+import type { SqlStat } from './sql-stats.js';
 import {
   startCarechat,
   type CarechatProcess,
@@ -19,6 +20,8 @@ export interface Harness {
   resultsDir: string;
   /** Directory for --profile's .cpuprofile files, when profiling. */
   profileDir: string | undefined;
+  /** With --sql-stats: each scenario's SQLite statements by time spent, filled in as they finish. */
+  sqlStats: Map<string, SqlStat[]> | undefined;
   log(line: string): void;
 }
 
@@ -38,6 +41,8 @@ export interface ScenarioOutcome {
   rows: Row[];
   data: unknown;
   error?: string;
+  /** With --sql-stats: the heaviest statements carechat ran in this scenario. */
+  sql?: SqlStat[];
 }
 
 export const relayEndpoint = (relay: RelayProcess): Endpoint => ({
@@ -76,6 +81,7 @@ export async function withCarechat<T>(
   const dir = mkdtempSync(join(tmpdir(), `carechat-bench-${name}-`));
   const dbPath = join(dir, 'carechat.db');
   const seedPath = join(dir, 'seed.json');
+  const sqlStatsPath = join(dir, 'sql-stats.json');
   let server: CarechatProcess | undefined;
   try {
     const t = performance.now();
@@ -87,6 +93,7 @@ export async function withCarechat<T>(
       dbPath,
       logPath: join(h.resultsDir, `${name}.server.log`),
       cpuProfDir: opts.profile ? h.profileDir : undefined,
+      sqlStatsPath: h.sqlStats ? sqlStatsPath : undefined,
     });
     const verified = await verify(server, seeded);
     if (verified.session !== 200) {
@@ -98,6 +105,9 @@ export async function withCarechat<T>(
     await h.gen.request({ op: 'disconnect', target: 'carechat' }, 60_000).catch(() => undefined);
     await h.gen.request({ op: 'disconnect', target: 'relay' }, 60_000).catch(() => undefined);
     await server?.stop();
+    if (h.sqlStats && existsSync(sqlStatsPath)) {
+      h.sqlStats.set(name, JSON.parse(readFileSync(sqlStatsPath, 'utf8')) as SqlStat[]);
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GeneratorRequest, GeneratorResponse } from './protocol.js';
 
@@ -65,6 +66,8 @@ export async function startCarechat(opts: {
   dbPath: string;
   logPath: string;
   cpuProfDir?: string | undefined;
+  /** Where bench/lib/sql-stats.ts, preloaded, writes its statement timings on exit. */
+  sqlStatsPath?: string | undefined;
 }): Promise<CarechatProcess> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
@@ -80,8 +83,14 @@ export async function startCarechat(opts: {
     DEMO: 'false',
   };
   const profile = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
-  const log = openSync(opts.logPath, 'a');
-  const child = spawnNode([...profile, '--import', 'tsx', 'src/server/main.ts'], {
+  // After tsx, which is what lets node load a .ts preload.
+  const preload: string[] = [];
+  if (opts.sqlStatsPath) {
+    env.BENCH_SQL_STATS = opts.sqlStatsPath;
+    preload.push('--import', join(repoRoot, 'bench', 'lib', 'sql-stats.ts'));
+  }
+  const log = openSync(opts.logPath, 'w');
+  const child = spawnNode([...profile, '--import', 'tsx', ...preload, 'src/server/main.ts'], {
     env,
     stdio: ['ignore', log, log],
   });

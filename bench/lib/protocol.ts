@@ -88,6 +88,8 @@ export interface LoadResult {
   /** Worst delay between a message's scheduled time and the moment the generator sent it. */
   sendLagMaxMs: number;
   generatorCpuSeconds: number;
+  /** By the second the messages were due in: where in the run the slow ones were. */
+  perSecond: { p99: number; max: number }[];
 }
 
 export interface FloorResult {

@@ -87,6 +87,21 @@ export function markdown(report: Report): string {
       lines.push(`| ${m.selfMs.toFixed(0)} ms | ${m.share.toFixed(1)}% | ${cell(m.module)} |`);
     }
   }
+  for (const s of report.scenarios.filter((x) => x.sql && x.sql.length > 0)) {
+    lines.push(
+      '',
+      `## SQLite statements carechat ran in ${s.name} (--sql-stats)`,
+      '',
+      '| total | calls | per call | prepares | statement |',
+      '|---|---|---|---|---|',
+    );
+    for (const q of s.sql!) {
+      const total = q.execMs + q.prepareMs;
+      lines.push(
+        `| ${total.toFixed(0)} ms | ${q.calls} | ${q.calls ? ((q.execMs / q.calls) * 1000).toFixed(0) : 0} µs | ${q.prepares} | \`${cell(q.sql.slice(0, 160))}\` |`,
+      );
+    }
+  }
   lines.push(
     '',
     'Latency is measured from each message\'s scheduled send time (open loop) to its arrival at the recipient\'s socket; both ends live in the generator process. "Lost" counts messages that had not arrived when the drain window closed.',

@@ -55,7 +55,19 @@ export async function openLoop(
     ackLatency: summarize(run.ackLatency),
     sendLagMaxMs: round(lagMax),
     generatorCpuSeconds: round((cpu.user + cpu.system) / 1e6),
+    perSecond: perSecond(run.latency, rate),
   };
+}
+
+/** p99 and worst latency of the messages due in each second: stalls show as spikes. */
+function perSecond(latency: Float64Array, rate: number): { p99: number; max: number }[] {
+  const out: { p99: number; max: number }[] = [];
+  const step = Math.max(1, Math.round(rate));
+  for (let i = 0; i < latency.length; i += step) {
+    const s = summarize(latency.subarray(i, i + step));
+    out.push({ p99: s.p99, max: s.max });
+  }
+  return out;
 }
 
 /**

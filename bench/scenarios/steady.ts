@@ -72,6 +72,16 @@ async function steadyOn(
   return run;
 }
 
+function slowSeconds(r: LoadResult): string {
+  const slow = r.perSecond.filter((s) => s.p99 >= 10).length;
+  let worst = 0;
+  r.perSecond.forEach((s, i) => {
+    if (s.max > (r.perSecond[worst]?.max ?? 0)) worst = i;
+  });
+  const w = r.perSecond[worst];
+  return `${slow} of ${r.perSecond.length}; second ${worst + 1}: ${w ? fmt.ms(w.max) : '–'}`;
+}
+
 /** (3) 10,000 connections, 1,000 msgs/s for a minute: latency, CPU, memory, drift. */
 export async function steady(h: Harness): Promise<Omit<ScenarioOutcome, 'name' | 'seconds'>> {
   const { pairs, rate, durationMs } = h.plan.steady;
@@ -95,6 +105,14 @@ export async function steady(h: Harness): Promise<Omit<ScenarioOutcome, 'name' |
           relay: `${fmt.ms(r.latency.p50)} / ${fmt.ms(r.latency.p99)}`,
           target: 'p99 < 10 ms',
           pass: c.lost === 0 && c.latency.p99 < 10,
+        },
+        {
+          scenario: 'steady',
+          figure: 'seconds whose p99 ≥ 10 ms; worst second (max latency)',
+          carechat: slowSeconds(c),
+          relay: slowSeconds(r),
+          target: '',
+          pass: null,
         },
         {
           scenario: 'steady',
