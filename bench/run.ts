@@ -10,12 +10,22 @@
  *                                      of it in a temporary directory, so edits in progress
  *                                      elsewhere in the tree cannot break or skew the run)
  *
- * Results: bench/results/bench-<time>.{json,md} and knee-latency.svg, plus latest.* copies.
+ *   npm run bench -- --render <json>   write a run's Markdown and chart again from its JSON
+ *
+ * Results: bench/results/bench-<time>.{json,md}, knee-latency-<time>.svg, latest.* copies.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fullPlan, quickPlan } from './lib/plan.js';
 import { Generator, repoRoot, startRelay, type RelayProcess } from './lib/processes.js';
@@ -42,12 +52,13 @@ function options() {
       profile: { type: 'boolean', default: false },
       'sql-stats': { type: 'boolean', default: false },
       ref: { type: 'string' },
+      render: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      `usage: npm run bench -- [--quick] [--scenario ${names.join('|')}] [--profile] [--sql-stats] [--ref <commit>]\n`,
+      `usage: npm run bench -- [--quick] [--scenario ${names.join('|')}] [--profile] [--sql-stats] [--ref <commit>] [--render <json>]\n`,
     );
     process.exit(0);
   }
@@ -62,6 +73,7 @@ function options() {
     quick: values.quick,
     profile: values.profile,
     ref: values.ref,
+    render: values.render,
     sqlStats: values['sql-stats'],
     run: chosen.length > 0 ? (chosen as ScenarioName[]) : names,
   };
@@ -69,6 +81,7 @@ function options() {
 
 async function main(): Promise<void> {
   const opts = options();
+  if (opts.render) return render(opts.render);
   if (opts.ref) return runFromSnapshot(opts.ref);
   const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(repoRoot, 'bench', 'results');
   const profileDir = opts.profile ? join(resultsDir, 'profiles') : undefined;
@@ -82,10 +95,12 @@ async function main(): Promise<void> {
     startedAt: started.toISOString(),
     finishedAt: '',
     quick: opts.quick,
-    command: `npm run bench --${process.argv
-      .slice(2)
-      .map((a) => ` ${a}`)
-      .join('')}`,
+    command:
+      process.env.BENCH_COMMAND ??
+      `npm run bench --${process.argv
+        .slice(2)
+        .map((a) => ` ${a}`)
+        .join('')}`,
     machine: machine(),
     source: process.env.BENCH_SOURCE ?? workingTreeSource(),
     scenarios: [],
@@ -133,18 +148,30 @@ async function main(): Promise<void> {
     if (file) report.profile = summarizeProfile(file);
   }
   report.finishedAt = new Date().toISOString();
+  writeReport(report, resultsDir, true);
+}
+
+/** The JSON, the Markdown and the knee chart, each stamped with the run's start time. */
+function writeReport(report: Report, dir: string, latest: boolean): void {
   const stamp = report.startedAt.replace(/[:.]/g, '-');
   const md = markdown(report);
-  const json = JSON.stringify(report, null, 2);
-  writeFileSync(join(resultsDir, `bench-${stamp}.json`), json);
-  writeFileSync(join(resultsDir, `bench-${stamp}.md`), md);
-  writeFileSync(join(resultsDir, 'latest.json'), json);
-  writeFileSync(join(resultsDir, 'latest.md'), md);
+  const files: [string, string][] = [
+    [`bench-${stamp}.json`, JSON.stringify(report, null, 2)],
+    [`bench-${stamp}.md`, md],
+  ];
   const steps = kneeSteps(report);
-  if (steps.length > 0) writeFileSync(join(resultsDir, 'knee-latency.svg'), chart(steps));
-  process.stdout.write(
-    `\n${md}\nWritten to ${join('bench', 'results', `bench-${stamp}.{json,md}`)}\n`,
-  );
+  if (steps.length > 0) files.push([`knee-latency-${stamp}.svg`, chart(steps)]);
+  for (const [name, text] of files) {
+    writeFileSync(join(dir, name), text);
+    if (latest) writeFileSync(join(dir, name.replace(stamp, 'latest').replace('bench-', '')), text);
+  }
+  process.stdout.write(`\n${md}\nWritten to ${files.map(([n]) => join(dir, n)).join(', ')}\n`);
+}
+
+/** Writes the Markdown and the chart again from a run's JSON (after a change to the report). */
+function render(path: string): void {
+  const report = JSON.parse(readFileSync(path, 'utf8')) as Report;
+  writeReport(report, dirname(path), false);
 }
 
 function workingTreeSource(): string {
@@ -194,6 +221,10 @@ async function runFromSnapshot(ref: string): Promise<void> {
           ...process.env,
           BENCH_RESULTS_DIR: join(repoRoot, 'bench', 'results'),
           BENCH_SOURCE: `commit ${commit.slice(0, 12)} (${ref})`,
+          BENCH_COMMAND: `npm run bench --${process.argv
+            .slice(2)
+            .map((a) => ` ${a}`)
+            .join('')}`,
         },
       },
     );

@@ -4,7 +4,8 @@ import { summarize } from './stats.js';
 import { sleep } from './ws-clients.js';
 
 interface Answer {
-  status: number;
+  /** HTTP status, or the error code when there was no answer (ECONNRESET, timeout, …). */
+  status: number | string;
   body: string;
 }
 
@@ -16,10 +17,14 @@ function get(agent: http.Agent, url: URL, cookie: string): Promise<Answer> {
       res.on('end', () =>
         resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
       );
-      res.on('error', () => resolve({ status: -1, body: '' }));
+      res.on('error', (err: Error & { code?: string }) =>
+        resolve({ status: err.code ?? err.message, body: '' }),
+      );
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve({ status: -1, body: '' }));
+    req.on('error', (err: Error & { code?: string }) =>
+      resolve({ status: err.code ?? err.message, body: '' }),
+    );
   });
 }
 

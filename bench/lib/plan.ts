@@ -1,6 +1,8 @@
 /** How big each scenario runs: the figures, or a ~1-minute smoke subset. */
 export interface Plan {
   quick: boolean;
+  /** Pause after connecting before memory is read, so the last handshakes have settled. */
+  settleMs: number;
   floor: { count: number; warmup: number };
   knee: { pairs: number; rates: number[]; stepMs: number; drainMs: number };
   steady: { pairs: number; rate: number; durationMs: number };
@@ -12,6 +14,7 @@ export interface Plan {
 
 export const fullPlan: Plan = {
   quick: false,
+  settleMs: 3_000,
   floor: { count: 5_000, warmup: 200 },
   knee: {
     pairs: 500,
@@ -28,6 +31,7 @@ export const fullPlan: Plan = {
 
 export const quickPlan: Plan = {
   quick: true,
+  settleMs: 600,
   floor: { count: 1_000, warmup: 100 },
   knee: { pairs: 100, rates: [500, 1_000, 2_000], stepMs: 2_000, drainMs: 2_000 },
   steady: { pairs: 300, rate: 300, durationMs: 4_000 },

@@ -39,7 +39,7 @@ async function fill(
   pid: number,
   pairs: number,
 ): Promise<CapacityRun> {
-  await sleep(1_000);
+  await sleep(h.plan.settleMs / 3);
   const before = sampleProc(pid)?.rssBytes ?? 0;
   const connect = await h.gen.request<ConnectResult>(
     {
@@ -53,7 +53,7 @@ async function fill(
     },
     300_000,
   );
-  await sleep(3_000);
+  await sleep(h.plan.settleMs);
   const after = sampleProc(pid)?.rssBytes ?? 0;
   // Held idle for a while: the connections must stay up, and what they cost at rest shows.
   const rec = new ProcRecorder(pid).start();
@@ -77,7 +77,7 @@ async function fill(
   );
   const drop = new ProcRecorder(pid).start();
   await h.gen.request({ op: 'disconnect', target }, 120_000);
-  await sleep(5_000);
+  await sleep(h.plan.quick ? 1_000 : 5_000);
   run.dropUsage = drop.stop();
   return run;
 }

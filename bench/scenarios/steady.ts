@@ -28,7 +28,7 @@ async function steadyOn(
   pid: number,
 ): Promise<SteadyRun> {
   const { pairs, rate, durationMs } = h.plan.steady;
-  await sleep(1_000);
+  await sleep(h.plan.settleMs / 3);
   const idle = sampleProc(pid)?.rssBytes ?? 0;
   const connect = await h.gen.request<ConnectResult>(
     {
@@ -42,7 +42,7 @@ async function steadyOn(
     },
     360_000,
   );
-  await sleep(3_000);
+  await sleep(h.plan.settleMs);
   const connected = sampleProc(pid)?.rssBytes ?? 0;
   // A few seconds of the same load first, not counted: JIT and first-use costs are not steady state.
   await h.gen.request<LoadResult>(
