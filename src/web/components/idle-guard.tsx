@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { useSession } from '../session.js';
 import { Dialog } from './ui.js';
 
+/** The warning comes a minute before, or halfway for limits so short that would be at once. */
 const WARNING_MS = 60_000;
 
 function minutes(ms: number): string {
@@ -19,6 +20,8 @@ const ACTIVITY = ['pointerdown', 'keydown', 'wheel', 'touchstart', 'scroll'] as 
 export function IdleGuard() {
   const { logout, ping, idleTimeoutMs } = useSession();
   const limitMs = idleTimeoutMs;
+  // With a one-minute limit a full minute's warning would reopen the moment it is answered.
+  const warningMs = Math.min(WARNING_MS, limitMs / 2);
   const keepaliveMs = Math.max(30_000, Math.min(4 * 60_000, limitMs / 3));
   const [secondsLeft, setSecondsLeft] = useState<number | null>(null);
   const lastActivity = useRef(Date.now());
@@ -45,7 +48,7 @@ export function IdleGuard() {
         void logout(
           `For your privacy you were signed out after ${minutes(limitMs)} without activity.`,
         );
-      } else if (idle >= limitMs - WARNING_MS) {
+      } else if (idle >= limitMs - warningMs) {
         setSecondsLeft(Math.ceil((limitMs - idle) / 1000));
       } else if (warningRef.current) {
         setSecondsLeft(null);
@@ -55,7 +58,7 @@ export function IdleGuard() {
       for (const e of ACTIVITY) window.removeEventListener(e, onActivity, { capture: true });
       clearInterval(timer);
     };
-  }, [logout, ping, limitMs, keepaliveMs]);
+  }, [logout, ping, limitMs, warningMs, keepaliveMs]);
 
   const stay = useCallback(() => {
     lastActivity.current = Date.now();
