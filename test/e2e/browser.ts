@@ -139,6 +139,9 @@ export class E2EServer {
   private relay = new Relay();
   private store!: TestStore;
 
+  /** `env`: extra server settings for this test's server, e.g. a short idle timeout. */
+  constructor(private readonly env: Record<string, string> = {}) {}
+
   async start(): Promise<void> {
     this.origin = await this.relay.listen();
     this.store = await createTestStore();
@@ -151,7 +154,12 @@ export class E2EServer {
       store: this.store,
       // Real time: heartbeats, typing expiry and rate-limit refills must move as in production.
       clock: systemClock,
-      env: { PUBLIC_ORIGIN: this.origin, LOGIN_MAX_PER_IP: '1000', LOGIN_MAX_PER_ACCOUNT: '1000' },
+      env: {
+        PUBLIC_ORIGIN: this.origin,
+        LOGIN_MAX_PER_IP: '1000',
+        LOGIN_MAX_PER_ACCOUNT: '1000',
+        ...this.env,
+      },
     });
     // startTestApp points the origin at its own port; the browser comes through the relay.
     this.app.config.publicOrigin = this.origin;
