@@ -242,6 +242,30 @@ describe('heartbeat and idle session expiry', () => {
     expect(practitionerWs.framesOf('session.ended')).toEqual([]);
   }, 30_000);
 
+  it("an unattended tab's automatic pings and presence frames do not keep its session alive", async () => {
+    const c = await buildConversation(t);
+    const ws = await live(t, c.patientClient.cookie);
+    const pings = { n: 0 };
+    ws.socket.on('ping', () => (pings.n += 1));
+    // The app's own traffic while nobody is at the keyboard; after each step two heartbeats
+    // pass, so the server has handled the frames and checked the session before time moves on.
+    for (let i = 0; i < 5 && ws.socket.readyState === ws.socket.OPEN; i++) {
+      clock.advance(t.config.sessionIdleMs / 4 + 1000);
+      ws.send({ type: 'ping' });
+      ws.send({ type: 'presence', status: i % 2 ? 'online' : 'away' });
+      const seen = pings.n;
+      await eventually(
+        () => pings.n >= seen + 2 || ws.socket.readyState !== ws.socket.OPEN,
+        'two heartbeats',
+        10_000,
+      );
+    }
+    expect(await ws.nextOf('session.ended', () => true, 10_000)).toMatchObject({
+      reason: 'expired',
+    });
+    expect((await ws.closed).code).toBe(CloseCode.unauthenticated);
+  }, 30_000);
+
   it('drops a peer that stops answering pings, and its contacts see it go offline', async () => {
     const c = await buildConversation(t);
     const practitionerWs = await live(t, c.practitionerClient.cookie);

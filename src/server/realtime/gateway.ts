@@ -151,7 +151,10 @@ export class Gateway {
       this.terminate(conn, CloseCode.rateLimited, 'Too many commands');
       return;
     }
-    conn.lastActivity = now;
+    // Only what a person does keeps the session alive: automatic pings, presence and
+    // resumes from an unattended tab must not defeat the idle timeout.
+    if (cmd.type === 'send' || cmd.type === 'read' || cmd.type === 'typing')
+      conn.lastActivity = now;
     // A command right behind the client's own resume waits for that one instead of starting another.
     if (cmd.type !== 'resume' && !conn.resumed) await (conn.resuming ?? this.resume(conn, {}));
     switch (cmd.type) {
