@@ -180,7 +180,7 @@ export class AppointmentService {
     const presented = await this.present(rows);
     if (presented.length > 0) {
       // Reasons for appointments are health information: reading them is audited.
-      await this.deps.store.audit.record(
+      await this.deps.readAudit.record(
         auditEntry(
           ctx,
           now,

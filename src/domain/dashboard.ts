@@ -42,7 +42,7 @@ export class DashboardService {
     );
     if (recent.length > 0) {
       // Message text on the dashboard is a read of health information like any other.
-      await store.audit.record(
+      await this.deps.readAudit.record(
         auditEntry(
           ctx,
           clock.now(),

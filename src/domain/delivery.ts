@@ -14,7 +14,7 @@ export class DeliveryRecorder {
 
   constructor(
     private readonly deps: Deps,
-    private readonly delayMs = 25,
+    private readonly delayMs = 50,
   ) {}
 
   note(roomId: string, userId: string, seq: number, userIds: string[]): void {
@@ -34,13 +34,15 @@ export class DeliveryRecorder {
       const moved = await this.deps.store.transaction((tx) => tx.rooms.advanceDelivered(items));
       const userIdsOf = new Map(items.map((i) => [`${i.roomId}:${i.userId}`, i.userIds]));
       for (const m of moved) {
+        // Only the sender needs to hear that the other side has the message.
+        const userIds = userIdsOf.get(`${m.roomId}:${m.userId}`)!.filter((u) => u !== m.userId);
         this.deps.bus.publish({
           t: 'receipt',
           roomId: m.roomId,
           userId: m.userId,
           kind: 'delivered',
           seq: m.seq,
-          userIds: userIdsOf.get(`${m.roomId}:${m.userId}`)!,
+          userIds,
         });
       }
     } catch (err) {

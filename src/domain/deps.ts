@@ -1,12 +1,15 @@
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.js';
 import type { Store } from '../store/store.js';
+import type { AuditWriter } from './audit-writer.js';
 import type { Clock } from './clock.js';
 import type { ScryptParams } from './passwords.js';
 
 /** What the domain services need from the outside world. */
 export interface Deps {
   store: Store;
+  /** Audit rows for reads, group-committed. */
+  readAudit: AuditWriter;
   clock: Clock;
   bus: Bus;
   log: Logger;

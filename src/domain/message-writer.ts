@@ -175,18 +175,20 @@ export class MessageWriter {
       return { ok: true, row, created: true };
     });
     await tx.messages.insertMany(rows);
-    const received = new Map<string, number>();
+    // Messages each member received in this batch: counted in the same statement that
+    // advances the room.
+    const received = new Map<string, { patient: number; practitioner: number }>();
     for (const row of rows) {
       const room = rooms.get(row.room_id)!;
-      const recipient = row.sender_id === room.patient_id ? room.practitioner_id : room.patient_id;
-      const key = `${row.room_id}:${recipient}`;
-      received.set(key, (received.get(key) ?? 0) + 1);
+      const counts = received.get(row.room_id) ?? { patient: 0, practitioner: 0 };
+      if (row.sender_id === room.patient_id) counts.practitioner += 1;
+      else counts.patient += 1;
+      received.set(row.room_id, counts);
     }
-    for (const [key, count] of received) {
-      const [roomId, userId] = key.split(':') as [string, string];
-      await tx.rooms.addReceived(roomId, userId, count);
+    for (const id of touched) {
+      const room = rooms.get(id)!;
+      await tx.rooms.advance(room, room.last_seq, now, received.get(id)!);
     }
-    for (const id of touched) await tx.rooms.advance(id, rooms.get(id)!.last_seq, now);
     await tx.audit.recordMany(audit);
     const members = new Map(
       [...rooms.values()].map((r) => [r.id, [r.patient_id, r.practitioner_id]]),

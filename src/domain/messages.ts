@@ -62,7 +62,7 @@ export class MessageService {
     const hasMore = rows.length > limit;
     let page = rows;
     if (hasMore) page = q.after !== undefined ? rows.slice(0, limit) : rows.slice(1);
-    await store.audit.record(
+    await this.deps.readAudit.record(
       auditEntry(
         ctx,
         this.deps.clock.now(),

@@ -54,7 +54,7 @@ export class RoomService {
   ): Promise<void> {
     const shown = rooms.filter((r) => r.lastMessage !== null).length;
     if (shown === 0) return;
-    await this.deps.store.audit.record(
+    await this.deps.readAudit.record(
       auditEntry(
         ctx,
         this.deps.clock.now(),

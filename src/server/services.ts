@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.js';
 import { AccountService } from '../domain/accounts.js';
 import { AuthService } from '../domain/auth.js';
+import { AuditWriter } from '../domain/audit-writer.js';
 import { AppointmentService } from '../domain/appointments.js';
 import { MessageService } from '../domain/messages.js';
 import { DashboardService, type Dashboard } from '../domain/dashboard.js';
@@ -42,6 +43,7 @@ export function buildServices(opts: {
   const store = Store.from(opts.database);
   const deps: Deps = {
     store,
+    readAudit: new AuditWriter(store),
     clock: opts.clock,
     bus: opts.bus,
     log: opts.log,

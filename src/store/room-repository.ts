@@ -95,19 +95,39 @@ export class RoomRepository {
   }
 
   /** A new message: the room's last seq and activity move, and it leaves both members' archives. */
-  async advance(id: string, lastSeq: number, at: number): Promise<void> {
+  /**
+   * Records new messages in a room, inside the send transaction: the room's last seq and
+   * activity, and in ONE statement per room both members' received counters. The archive
+   * flag is cleared rather than compared by time: a message in the archive's millisecond,
+   * or from a process whose clock runs behind, must still bring the room back.
+   */
+  async advance(
+    room: Pick<RoomRow, 'id' | 'patient_id' | 'practitioner_id'>,
+    lastSeq: number,
+    at: number,
+    received: { patient: number; practitioner: number },
+  ): Promise<void> {
     await this.db
       .updateTable('rooms')
       .set({ last_seq: lastSeq, last_activity_at: at })
-      .where('id', '=', id)
+      .where('id', '=', room.id)
       .execute();
-    // Cleared rather than compared by time: a message in the archive's millisecond, or
-    // from a process whose clock runs behind, must still bring the room back.
     await this.db
       .updateTable('room_members')
-      .set({ archived_at: null })
-      .where('room_id', '=', id)
-      .where('archived_at', 'is not', null)
+      .set((eb) => ({
+        received_count: eb(
+          'received_count',
+          '+',
+          eb
+            .case()
+            .when('user_id', '=', room.patient_id)
+            .then(received.patient)
+            .else(received.practitioner)
+            .end(),
+        ),
+        archived_at: null,
+      }))
+      .where('room_id', '=', room.id)
       .execute();
   }
 
@@ -176,16 +196,6 @@ export class RoomRepository {
       .execute();
     const row = await this.member(roomId, userId);
     return row ? row[column] : 0;
-  }
-
-  /** Counts messages a participant received (the send transaction calls this, under the room lock). */
-  async addReceived(roomId: string, userId: string, count: number): Promise<void> {
-    await this.db
-      .updateTable('room_members')
-      .set((eb) => ({ received_count: eb('received_count', '+', count) }))
-      .where('room_id', '=', roomId)
-      .where('user_id', '=', userId)
-      .execute();
   }
 
   async setArchived(roomId: string, userId: string, at: number | null): Promise<void> {

@@ -33,6 +33,22 @@ export class SessionRepository {
       .execute();
   }
 
+  /** Records activity for many sessions in one transaction (never moving a mark back). */
+  async touchMany(items: readonly { idHash: string; at: number }[]): Promise<void> {
+    const run = async (db: Kysely<DB>) => {
+      for (const { idHash, at } of items) {
+        await db
+          .updateTable('sessions')
+          .set({ last_seen_at: at })
+          .where('id_hash', '=', idHash)
+          .where('last_seen_at', '<', at)
+          .execute();
+      }
+    };
+    if (this.db.isTransaction) return run(this.db);
+    await this.db.transaction().execute(run);
+  }
+
   async delete(idHash: string): Promise<void> {
     await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
   }

@@ -101,9 +101,11 @@ function sendOne(store: Store, roomId: string, senderId: string, body: string): 
         deleted_at: null,
       },
     ]);
-    await tx.rooms.advance(roomId, seq, now);
-    const recipient = room!.patient_id === senderId ? room!.practitioner_id : room!.patient_id;
-    await tx.rooms.addReceived(roomId, recipient, 1);
+    const fromPatient = room!.patient_id === senderId;
+    await tx.rooms.advance(room!, seq, now, {
+      patient: fromPatient ? 0 : 1,
+      practitioner: fromPatient ? 1 : 0,
+    });
     return seq;
   });
 }

@@ -96,7 +96,7 @@ export class Gateway {
           conn.contacts.add(r.patient_id === conn.userId ? r.practitioner_id : r.patient_id);
         }
       }
-      await store.audit.record({
+      await this.services.deps.readAudit.record({
         at: clock.now(),
         actorId: conn.userId,
         actorRole: auth.user.role,
@@ -526,7 +526,7 @@ export class Gateway {
   // ---------------------------------------------------------------- unread, typing, presence
 
   private scheduleUnread(): void {
-    this.unreadTimer ??= setTimeout(() => void this.flushUnread(), 10);
+    this.unreadTimer ??= setTimeout(() => void this.flushUnread(), 25);
   }
 
   /** Unread counts for every user woken since the last flush, in one query. */
@@ -618,11 +618,19 @@ export class Gateway {
 
   // ---------------------------------------------------------------- health
 
-  /** Heartbeat and session expiry: dead peers are dropped, idle or expired sessions end. */
+  /**
+   * Heartbeat and session expiry: dead peers are dropped, idle or expired sessions end.
+   * Activity is written back to the sessions in one transaction per tick, and the walk
+   * over every connection yields now and then, so delivery never waits behind it.
+   */
   private async tick(): Promise<void> {
     const now = this.services.clock.now();
+    const touches = new Map<string, number>();
+    const suspects: Connection[] = [];
+    let walked = 0;
     for (const set of [...this.byUser.values()]) {
       for (const conn of [...set]) {
+        if (conn.closed) continue;
         // Counted in heartbeats, not clock time: a clock step must not look like every peer died.
         if (conn.sink.kind === 'ws' && conn.unansweredPings >= 2) {
           this.close(conn);
@@ -631,19 +639,26 @@ export class Gateway {
         }
         conn.sink.ping?.();
         conn.unansweredPings += 1;
-        await this.checkSession(conn, now);
+        const s = conn.auth.session;
+        if (conn.lastActivity > s.last_seen_at && now - s.last_seen_at > 60_000) {
+          s.last_seen_at = conn.lastActivity;
+          touches.set(s.id_hash, Math.max(touches.get(s.id_hash) ?? 0, s.last_seen_at));
+        }
+        if (this.services.auth.expired(s, now)) suspects.push(conn);
+        if (++walked % 500 === 0) await new Promise<void>((r) => setImmediate(r));
       }
     }
+    if (touches.size > 0) {
+      await this.services.store.sessions
+        .touchMany([...touches].map(([idHash, at]) => ({ idHash, at })))
+        .catch((err: unknown) => this.log.warn({ err }, 'could not record session activity'));
+    }
+    for (const conn of suspects) if (!conn.closed) await this.checkSession(conn, now);
   }
 
+  /** A session that looks expired here: ask the store (another tab may have kept it alive over HTTP), else end it. */
   private async checkSession(conn: Connection, now: number): Promise<void> {
     const s = conn.auth.session;
-    if (conn.lastActivity > s.last_seen_at && now - s.last_seen_at > 60_000) {
-      s.last_seen_at = conn.lastActivity;
-      await this.services.store.sessions.touch(s.id_hash, s.last_seen_at).catch(() => undefined);
-    }
-    if (!this.services.auth.expired(s, now)) return;
-    // Another tab may have kept the session alive over HTTP: ask the store before ending it.
     const fresh = await this.services.store.sessions.findWithUser(s.id_hash).catch(() => undefined);
     if (fresh && !this.services.auth.expired(fresh.session, now)) {
       s.last_seen_at = fresh.session.last_seen_at;
