@@ -1,5 +1,5 @@
 import type { RoomListRow } from '../store/room-repository.js';
-import type { RoomMemberRow, RoomRow, UserRow } from '../store/schema.js';
+import type { RoomRow } from '../store/schema.js';
 import type { AdminRoomWire, PractitionerWire, RoomWire, UnreadWire } from '../shared/wire.js';
 import { iso } from './clock.js';
 import { auditEntry, type Ctx } from './context.js';
@@ -31,7 +31,7 @@ export class RoomService {
 
   async list(ctx: Ctx): Promise<RoomWire[]> {
     const rows = await this.deps.store.rooms.listForUser(ctx.actor.id);
-    const rooms = await this.present(ctx, rows);
+    const rooms = this.present(rows);
     await this.auditPreviews(ctx, rooms, 'room.list', ctx.actor.id, 'user');
     return rooms;
   }
@@ -39,7 +39,7 @@ export class RoomService {
   async get(ctx: Ctx, roomId: string): Promise<RoomWire> {
     await this.requireParticipant(ctx, roomId);
     const rows = await this.deps.store.rooms.listForUser(ctx.actor.id, roomId);
-    const rooms = await this.present(ctx, rows);
+    const rooms = this.present(rows);
     await this.auditPreviews(ctx, rooms, 'room.view', roomId, 'room');
     return rooms[0]!;
   }
@@ -190,32 +190,35 @@ export class RoomService {
   }
 
   /** Rooms with their people, marks and unread counts, in a fixed number of queries. */
-  async present(ctx: Ctx, rows: readonly RoomListRow[]): Promise<RoomWire[]> {
-    if (rows.length === 0) return [];
-    const store = this.deps.store;
-    const roomIds = rows.map((r) => r.id);
-    const [users, appointments, unread, others] = await Promise.all([
-      store.users.findManyByIds([
-        ...new Set(rows.flatMap((r) => [r.patient_id, r.practitioner_id])),
-      ]),
-      store.appointments.findManyByIds(rows.map((r) => r.appointment_id)),
-      store.rooms.unreadForUser(ctx.actor.id),
-      store.rooms.otherMembers(roomIds, ctx.actor.id),
-    ]);
-    const userById = new Map<string, UserRow>(users.map((u) => [u.id, u]));
-    const apptById = new Map(appointments.map((a) => [a.id, a]));
-    const otherByRoom = new Map<string, RoomMemberRow>(others.map((m) => [m.room_id, m]));
+  /** Presents list rows; everything a room shows came in its row, so no further queries. */
+  private present(rows: readonly RoomListRow[]): RoomWire[] {
     return rows.map((r) => {
-      const a = apptById.get(r.appointment_id);
-      const other = otherByRoom.get(r.id);
+      const archived = isArchived(r.archived_at, r.last_activity_at);
       return {
         id: r.id,
         appointmentId: r.appointment_id,
-        appointment: a
-          ? { id: a.id, startsAt: iso(a.starts_at), status: a.status, reason: a.reason }
-          : null,
-        patient: presentPerson(userById.get(r.patient_id)!),
-        practitioner: presentPerson(userById.get(r.practitioner_id)!),
+        appointment: {
+          id: r.appointment_id,
+          startsAt: iso(r.appointment_starts_at),
+          status: r.appointment_status,
+          reason: r.appointment_reason,
+        },
+        patient: {
+          id: r.patient_id,
+          role: 'patient' as const,
+          name: r.patient_name,
+          photoUrl: photoUrl({ photo_file_id: r.patient_photo }),
+          specialty: null,
+          dateOfBirth: r.patient_dob,
+        },
+        practitioner: {
+          id: r.practitioner_id,
+          role: 'practitioner' as const,
+          name: r.practitioner_name,
+          photoUrl: photoUrl({ photo_file_id: r.practitioner_photo }),
+          specialty: r.practitioner_specialty,
+          dateOfBirth: null,
+        },
         lastSeq: r.last_seq,
         lastMessage:
           r.last_message_id !== null
@@ -230,11 +233,12 @@ export class RoomService {
               }
             : null,
         lastActivityAt: iso(r.last_activity_at),
-        unreadCount: unread.get(r.id) ?? 0,
+        // The same counters and archive rule as unreadForUsers, read from this row.
+        unreadCount: archived ? 0 : Math.max(0, r.received_count - r.read_received),
         readSeq: r.read_seq,
-        otherReadSeq: other?.read_seq ?? 0,
-        otherDeliveredSeq: other?.delivered_seq ?? 0,
-        archived: isArchived(r.archived_at, r.last_activity_at),
+        otherReadSeq: r.other_read_seq,
+        otherDeliveredSeq: r.other_delivered_seq,
+        archived,
       };
     });
   }

@@ -121,14 +121,33 @@ function openPostgres(url: string, poolSize: number): Database {
   };
 }
 
+/** Advisory lock key shared by everything that changes schemas in a PostgreSQL database. */
+export const SCHEMA_LOCK = 'carechat:schema-change';
+
 export async function migrateToLatest(database: Database): Promise<void> {
-  // Kysely looks for its bookkeeping tables in every schema of the database; naming the
-  // current one keeps several stores in one PostgreSQL database (tests, practices) apart.
-  const migrationTableSchema =
-    database.dialect === 'postgres'
-      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db))
-          .rows[0]?.schema
-      : undefined;
+  if (database.dialect === 'sqlite') return runMigrations(database, undefined);
+  // Kysely's migrator looks for its tables with a query over every schema of the
+  // database; one process migrating while another drops a schema (or migrates too) can
+  // make that query fail. An advisory lock lets one schema change happen at a time.
+  await database.db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(hashtext(${SCHEMA_LOCK}))`.execute(conn);
+    try {
+      // Kysely looks for its bookkeeping tables in every schema of the database; naming
+      // the current one keeps several stores in one PostgreSQL database (tests, practices) apart.
+      const schema = (
+        await sql<{ schema: string }>`select current_schema() as schema`.execute(conn)
+      ).rows[0]?.schema;
+      await runMigrations(database, schema);
+    } finally {
+      await sql`select pg_advisory_unlock(hashtext(${SCHEMA_LOCK}))`.execute(conn);
+    }
+  });
+}
+
+async function runMigrations(
+  database: Database,
+  migrationTableSchema: string | undefined,
+): Promise<void> {
   const migrator = new Migrator({
     db: database.db,
     provider: migrationProvider(database.dialect),
@@ -139,9 +158,7 @@ export async function migrateToLatest(database: Database): Promise<void> {
   if (error) {
     throw new Error(
       `Database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
 }

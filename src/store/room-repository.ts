@@ -1,11 +1,25 @@
 import type { Kysely } from 'kysely';
 import type { Dialect } from './database.js';
-import type { DB, RoomMemberRow, RoomRow } from './schema.js';
+import type { AppointmentStatus, DB, RoomMemberRow, RoomRow } from './schema.js';
 
+/** A room as its member lists it: marks, counters, both people, the appointment, the last message. */
 export interface RoomListRow extends RoomRow {
   read_seq: number;
   delivered_seq: number;
   archived_at: number | null;
+  received_count: number;
+  read_received: number;
+  other_read_seq: number;
+  other_delivered_seq: number;
+  patient_name: string;
+  patient_photo: string | null;
+  patient_dob: string | null;
+  practitioner_name: string;
+  practitioner_photo: string | null;
+  practitioner_specialty: string | null;
+  appointment_starts_at: number;
+  appointment_status: AppointmentStatus;
+  appointment_reason: string;
   last_body: string | null;
   last_sender_id: string | null;
   last_created_at: number | null;
@@ -140,17 +154,6 @@ export class RoomRepository {
       .executeTakeFirst();
   }
 
-  /** The other participant's marks in each of these rooms (read receipts), in one query. */
-  otherMembers(roomIds: readonly string[], userId: string): Promise<RoomMemberRow[]> {
-    if (roomIds.length === 0) return Promise.resolve([]);
-    return this.db
-      .selectFrom('room_members')
-      .selectAll()
-      .where('room_id', 'in', roomIds)
-      .where('user_id', '<>', userId)
-      .execute();
-  }
-
   members(roomId: string): Promise<RoomMemberRow[]> {
     return this.db.selectFrom('room_members').selectAll().where('room_id', '=', roomId).execute();
   }
@@ -229,9 +232,17 @@ export class RoomRepository {
 
   /** The caller's rooms with their last message and marks, newest activity first, in one query. */
   listForUser(userId: string, roomId?: string): Promise<RoomListRow[]> {
+    // One query for the whole list: its cost does not grow with the number of rooms'
+    // round trips, only with the rows themselves.
     let q = this.db
       .selectFrom('room_members as rm')
       .innerJoin('rooms as r', 'r.id', 'rm.room_id')
+      .innerJoin('room_members as om', (j) =>
+        j.onRef('om.room_id', '=', 'r.id').onRef('om.user_id', '<>', 'rm.user_id'),
+      )
+      .innerJoin('users as pu', 'pu.id', 'r.patient_id')
+      .innerJoin('users as du', 'du.id', 'r.practitioner_id')
+      .innerJoin('appointments as a', 'a.id', 'r.appointment_id')
       .leftJoin('messages as m', (j) =>
         j.onRef('m.room_id', '=', 'r.id').onRef('m.seq', '=', 'r.last_seq'),
       )
@@ -240,6 +251,19 @@ export class RoomRepository {
         'rm.read_seq',
         'rm.delivered_seq',
         'rm.archived_at',
+        'rm.received_count',
+        'rm.read_received',
+        'om.read_seq as other_read_seq',
+        'om.delivered_seq as other_delivered_seq',
+        'pu.name as patient_name',
+        'pu.photo_file_id as patient_photo',
+        'pu.date_of_birth as patient_dob',
+        'du.name as practitioner_name',
+        'du.photo_file_id as practitioner_photo',
+        'du.specialty as practitioner_specialty',
+        'a.starts_at as appointment_starts_at',
+        'a.status as appointment_status',
+        'a.reason as appointment_reason',
         'm.id as last_message_id',
         'm.body as last_body',
         'm.sender_id as last_sender_id',

@@ -10,19 +10,46 @@ export class SessionRepository {
     await this.db.insertInto('sessions').values(row).execute();
   }
 
+  /** The session and its user in one query: every authenticated request starts here. */
   async findWithUser(idHash: string): Promise<SessionWithUser | undefined> {
-    const session = await this.db
-      .selectFrom('sessions')
-      .selectAll()
-      .where('id_hash', '=', idHash)
+    const row = await this.db
+      .selectFrom('sessions as s')
+      .innerJoin('users as u', 'u.id', 's.user_id')
+      .selectAll('u')
+      .select([
+        's.id_hash',
+        's.user_id',
+        's.csrf_token',
+        's.created_at as session_created_at',
+        's.last_seen_at',
+        's.ip as session_ip',
+        's.user_agent',
+      ])
+      .where('s.id_hash', '=', idHash)
       .executeTakeFirst();
-    if (!session) return undefined;
-    const user = await this.db
-      .selectFrom('users')
-      .selectAll()
-      .where('id', '=', session.user_id)
-      .executeTakeFirst();
-    return user ? { session, user } : undefined;
+    if (!row) return undefined;
+    const {
+      id_hash,
+      user_id,
+      csrf_token,
+      session_created_at,
+      last_seen_at,
+      session_ip,
+      user_agent,
+      ...user
+    } = row;
+    return {
+      session: {
+        id_hash,
+        user_id,
+        csrf_token,
+        created_at: session_created_at,
+        last_seen_at,
+        ip: session_ip,
+        user_agent,
+      },
+      user,
+    };
   }
 
   async touch(idHash: string, at: number): Promise<void> {

@@ -6,6 +6,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import pino from 'pino';
 import { buildApp, type App } from '../../src/server/app.js';
+import { SCHEMA_LOCK } from '../../src/store/database.js';
 import { loadConfig, type Config } from '../../src/server/config.js';
 import { ManualClock, type Clock } from '../../src/domain/clock.js';
 import { systemCtx } from '../../src/domain/context.js';
@@ -41,7 +42,10 @@ export async function createTestStore(): Promise<TestStore> {
       drop: async () => {
         const c = new pg.Client({ connectionString: base });
         await c.connect();
+        // Under the same lock as migrations: their check for tables reads every schema.
+        await c.query('select pg_advisory_lock(hashtext($1))', [SCHEMA_LOCK]);
         await c.query(`drop schema if exists ${schema} cascade`);
+        await c.query('select pg_advisory_unlock(hashtext($1))', [SCHEMA_LOCK]);
         await c.end();
       },
     };
