@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import type { Insertable, Kysely } from 'kysely';
 import pino from 'pino';
 import { LocalBus } from '../src/bus/bus.js';
+import { AuditWriter } from '../src/domain/audit-writer.js';
 import { AccountService } from '../src/domain/accounts.js';
 import { systemClock } from '../src/domain/clock.js';
 import { systemCtx } from '../src/domain/context.js';
@@ -59,6 +60,7 @@ export async function seed(opts: SeedOptions): Promise<SeedFile> {
 
     const accounts = new AccountService({
       store,
+      readAudit: new AuditWriter(store),
       clock: systemClock,
       bus: new LocalBus(),
       log: pino({ level: 'silent' }),
