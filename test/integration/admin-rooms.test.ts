@@ -51,6 +51,8 @@ describe('admin view of conversations', () => {
   it('answers 404 to anyone who is not an admin', async () => {
     expect((await patient.get('/api/admin/rooms')).statusCode).toBe(404);
     expect((await patient.get('/api/admin/appointments')).statusCode).toBe(404);
+    // Not even a malformed query tells a non-admin that the route exists.
+    expect((await patient.get('/api/admin/rooms?limit=abc')).statusCode).toBe(404);
     expect((await admin.get(`/api/rooms/${roomId}/messages`)).statusCode).toBe(404);
   });
 });

@@ -8,11 +8,14 @@ import {
 import type { Services } from '../../services.js';
 import { problemResponses } from '../schemas.js';
 import { ctxOf } from '../security.js';
+import { hideFromNonAdmins } from './admin.routes.js';
 
 /** The admin's view of appointments and conversations (metadata only). Non-admins get 404. */
 export const adminRoomsRoutes =
   (services: Services): FastifyPluginAsyncZod =>
   async (app) => {
+    hideFromNonAdmins(app);
+
     app.get(
       '/api/admin/rooms',
       {

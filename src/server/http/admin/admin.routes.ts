@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AuditLogService } from '../../../domain/audit-log.js';
@@ -7,6 +8,20 @@ import type { Services } from '../../services.js';
 import { problemResponses } from '../schemas.js';
 import { ctxOf } from '../security.js';
 import { auditSearchOf, presentAdminUser, schemas } from './admin.schema.js';
+
+/**
+ * Answers every request of a non-admin in this plugin with 404 before validation runs,
+ * rate limited like the 404 handler, so that probing here looks exactly like probing for
+ * routes that do not exist.
+ */
+export function hideFromNonAdmins(app: FastifyInstance): void {
+  const probeLimit = app.rateLimit({ max: 60, timeWindow: 60_000 });
+  app.addHook('onRequest', async function (request, reply) {
+    if (request.auth?.user.role === 'admin') return;
+    await probeLimit.call(this, request, reply);
+    throw new AppError('not_found', 'Not found');
+  });
+}
 
 /**
  * The admin area: accounts and the audit trail. The domain checks the role on every call;
@@ -20,14 +35,7 @@ export const adminRoutes =
     const auditLog = new AuditLogService(services.deps);
     const tags = ['admin'];
 
-    // Limited like the 404 handler, so that probing here looks exactly like probing for
-    // routes that do not exist.
-    const probeLimit = app.rateLimit({ max: 60, timeWindow: 60_000 });
-    app.addHook('onRequest', async function (request, reply) {
-      if (request.auth?.user.role === 'admin') return;
-      await probeLimit.call(this, request, reply);
-      throw new AppError('not_found', 'Not found');
-    });
+    hideFromNonAdmins(app);
 
     app.get(
       '/api/admin/users',
