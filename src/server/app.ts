@@ -121,8 +121,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       info: {
         title: 'carechat API',
         version: '1',
-        description:
+        description: [
           'Secure messaging between patients and practitioners. Sign in with POST /api/auth/login; send the returned csrfToken as x-csrf-token on every non-GET request. Errors are application/problem+json with a stable `code`.',
+          '',
+          '**Live delivery: `GET /api/ws` (WebSocket).** Connect with the session cookie from a page of this origin. Send `{type:"resume", rooms:{roomId:lastSeq}}` first; the server replays what was missed, then `{type:"resumed", rooms, truncated?}` (page truncated rooms over HTTP), then live frames.',
+          'Client frames: `send {roomId, clientId, body}` (answered by `ack {clientId, message}` or `error {clientId, code, title}`), `read {roomId, seq}`, `typing {roomId, typing}`, `presence {status: online|away}`, `ping`.',
+          'Server frames: `hello`, `message`, `message.updated`, `ack`, `error`, `receipt {roomId, userId, kind: delivered|read, seq}`, `typing`, `presence {userId, status}`, `unread {total, rooms}`, `room`, `appointment`, `resumed`, `session.ended {reason}`.',
+          'Close codes: 4401 session ended, 4403 origin refused, 4408 too slow, 4413 frame over 64 KB, 4429 too many commands. Clients that cannot hold a WebSocket use `GET /api/events` (below) and send over HTTP.',
+        ].join('\n'),
       },
       components: {
         securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'carechat_session' } },
