@@ -1,5 +1,6 @@
 import type { AuditEntry } from '../store/audit-repository.js';
 import type { Store } from '../store/store.js';
+import { GroupCommit } from './group-commit.js';
 
 interface Pending {
   entry: AuditEntry;
@@ -14,42 +15,16 @@ interface Pending {
  * written inside that change's own transaction, not here.)
  */
 export class AuditWriter {
-  private queue: Pending[] = [];
-  private scheduled = false;
-  private flushing = false;
+  private readonly queue: GroupCommit<Pending>;
 
-  constructor(private readonly store: Store) {}
+  constructor(store: Store) {
+    this.queue = new GroupCommit(async (batch) => {
+      await store.audit.recordMany(batch.map((p) => p.entry));
+      for (const p of batch) p.resolve();
+    }, 500);
+  }
 
   record(entry: AuditEntry): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ entry, resolve, reject });
-      this.schedule();
-    });
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.flushing) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, 500);
-        try {
-          await this.store.audit.recordMany(batch.map((p) => p.entry));
-          for (const p of batch) p.resolve();
-        } catch (err) {
-          for (const p of batch) p.reject(err);
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
+    return new Promise<void>((resolve, reject) => this.queue.push({ entry, resolve, reject }));
   }
 }

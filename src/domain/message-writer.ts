@@ -6,6 +6,7 @@ import type { MessageWire } from '../shared/wire.js';
 import type { Ctx } from './context.js';
 import type { Deps } from './deps.js';
 import { AppError, notFound } from './errors.js';
+import { GroupCommit } from './group-commit.js';
 import { presentMessage } from './message-presenter.js';
 
 export interface SendResult {
@@ -28,50 +29,21 @@ type Outcome = { ok: true; row: MessageRow; created: boolean } | { ok: false; er
 const MAX_BATCH = 1000;
 
 /**
- * Group commit. Sends that arrive together (in one turn of the event loop) are written
- * in ONE transaction and acknowledged after it commits; a lone send is flushed on the
- * next check phase (setImmediate), so it waits for nothing. One commit (one fsync) per
- * batch instead of per message is what lets a durable store keep up with the network.
+ * Writes messages with group commit (group-commit.ts): sends that arrive together are
+ * written in ONE transaction and acknowledged after it commits. One commit (one fsync)
+ * per batch instead of per message is what lets a durable store keep up with the network.
  */
 export class MessageWriter {
-  private queue: Pending[] = [];
-  private scheduled = false;
-  private flushing = false;
+  private readonly queue: GroupCommit<Pending>;
 
-  constructor(private readonly deps: Deps) {}
+  constructor(private readonly deps: Deps) {
+    this.queue = new GroupCommit((batch) => this.commit(batch), MAX_BATCH);
+  }
 
   submit(ctx: Ctx, roomId: string, clientId: string, body: string): Promise<SendResult> {
     return new Promise<SendResult>((resolve, reject) => {
       this.queue.push({ ctx, roomId, clientId, body, resolve, reject });
-      this.schedule();
     });
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.flushing) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        try {
-          await this.commit(batch);
-        } catch (err) {
-          if (batch.length === 1) batch[0]!.reject(err);
-          // One bad request must not fail its neighbours: retry them one by one.
-          else for (const p of batch) await this.commit([p]).catch((e: unknown) => p.reject(e));
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
   }
 
   private async commit(batch: Pending[]): Promise<void> {

@@ -1,0 +1,46 @@
+/**
+ * Group commit: work that arrives together (in one turn of the event loop) is handed to
+ * `commit` as one batch; a lone item is flushed on the next check phase (setImmediate),
+ * so it waits for nothing. While a batch commits, new arrivals gather for the next one.
+ * `commit` settles each item itself; a rejection of the whole batch fails its items
+ * one by one, so one bad item cannot fail its neighbours.
+ */
+export class GroupCommit<Item extends { reject: (err: unknown) => void }> {
+  private queue: Item[] = [];
+  private scheduled = false;
+  private flushing = false;
+
+  constructor(
+    private readonly commit: (batch: Item[]) => Promise<void>,
+    private readonly maxBatch: number,
+  ) {}
+
+  push(item: Item): void {
+    this.queue.push(item);
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        try {
+          await this.commit(batch);
+        } catch (err) {
+          if (batch.length === 1) batch[0]!.reject(err);
+          else
+            for (const item of batch)
+              await this.commit([item]).catch((e: unknown) => item.reject(e));
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+}
