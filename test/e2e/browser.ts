@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { systemClock } from '../../src/domain/clock.js';
 import { createTestStore, startTestApp, type TestApp, type TestStore } from '../support/app.js';
 
@@ -259,4 +260,34 @@ export async function hasHorizontalScroll(page: Page): Promise<boolean> {
   return page.evaluate(
     () => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1,
   );
+}
+
+/**
+ * One server and one Chromium for a describe block: started before its tests, and closed
+ * after them with every browser context the tests opened.
+ */
+export function useBrowser(env: Record<string, string> = {}) {
+  const server = new E2EServer(env);
+  const contexts: BrowserContext[] = [];
+  let browser: Browser | undefined;
+
+  beforeAll(async () => {
+    ensureWebBuilt();
+    await server.start();
+    browser = await launchBrowser();
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await server.close();
+  });
+
+  /** A fresh context (own cookies), for this block's server unless another origin is given. */
+  const openContext = async (origin = server.origin): Promise<BrowserContext> => {
+    const context = await newContext(browser!, origin);
+    contexts.push(context);
+    return context;
+  };
+  return { server, openContext, open: async (): Promise<Page> => (await openContext()).newPage() };
 }

@@ -1,18 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { TEST_PASSWORD } from '../support/app.js';
 import {
   DESKTOP,
-  E2EServer,
-  ensureWebBuilt,
   hasHorizontalScroll,
-  launchBrowser,
-  newContext,
   PHONE,
   screenshot,
   seriousViolations,
   signIn,
+  useBrowser,
 } from './browser.js';
 import { buildPractice } from './fixtures.js';
 
@@ -22,26 +19,7 @@ import { buildPractice } from './fixtures.js';
  * Also: an admin disables an account, and that person's open session ends.
  */
 describe('every screen, desktop and phone', () => {
-  const server = new E2EServer();
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  const open = async (): Promise<Page> => {
-    const context = await newContext(browser, server.origin);
-    contexts.push(context);
-    return context.newPage();
-  };
-
-  beforeAll(async () => {
-    ensureWebBuilt();
-    await server.start();
-    browser = await launchBrowser();
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await server.close();
-  });
+  const { server, open } = useBrowser();
 
   async function check(page: Page, path: string, name: string, heading: string | RegExp) {
     for (const [size, viewport] of [

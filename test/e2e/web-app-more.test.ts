@@ -1,16 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_PASSWORD } from '../support/app.js';
-import {
-  E2EServer,
-  ensureWebBuilt,
-  launchBrowser,
-  newContext,
-  screenshot,
-  signIn,
-  watchErrors,
-} from './browser.js';
+import { E2EServer, screenshot, signIn, useBrowser, watchErrors } from './browser.js';
 import { buildPractice, messagesIn } from './fixtures.js';
 
 interface NotificationRecord {
@@ -68,28 +60,7 @@ async function setHidden(page: Page, hidden: boolean): Promise<void> {
  * background notifications, presence and the archive, each in a real Chromium.
  */
 describe('carechat in the browser, continued', () => {
-  const server = new E2EServer();
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  const openContext = async (): Promise<BrowserContext> => {
-    const context = await newContext(browser, server.origin);
-    contexts.push(context);
-    return context;
-  };
-  const open = async (): Promise<Page> => (await openContext()).newPage();
-
-  beforeAll(async () => {
-    ensureWebBuilt();
-    await server.start();
-    browser = await launchBrowser();
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await server.close();
-  });
+  const { server, open, openContext } = useBrowser();
 
   it('falls back to the event stream when WebSockets are blocked, live both ways', async () => {
     const practice = await buildPractice(server.app, {
@@ -317,8 +288,7 @@ describe('carechat in the browser, continued', () => {
         practitioner: 'Yusuf Demir',
       });
       const open = async () => {
-        const context = await newContext(browser, idleServer.origin);
-        contexts.push(context);
+        const context = await openContext(idleServer.origin);
         return { context, page: await context.newPage() };
       };
 

@@ -1,16 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TEST_PASSWORD } from '../support/app.js';
-import {
-  E2EServer,
-  ensureWebBuilt,
-  launchBrowser,
-  newContext,
-  screenshot,
-  signIn,
-  watchErrors,
-} from './browser.js';
+import { screenshot, signIn, useBrowser, watchErrors } from './browser.js';
 import { buildPractice, messagesIn } from './fixtures.js';
 
 /**
@@ -18,27 +9,7 @@ import { buildPractice, messagesIn } from './fixtures.js';
  * their own browser context, talking to each other through the whole server.
  */
 describe('carechat in the browser', () => {
-  const server = new E2EServer();
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  const open = async (): Promise<Page> => {
-    const context = await newContext(browser, server.origin);
-    contexts.push(context);
-    return context.newPage();
-  };
-
-  beforeAll(async () => {
-    ensureWebBuilt();
-    await server.start();
-    browser = await launchBrowser();
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await server.close();
-  });
+  const { server, open } = useBrowser();
 
   it('patient starts a chat, practitioner answers, both live, with read ticks', async () => {
     const practice = await buildPractice(server.app, {
