@@ -49,28 +49,30 @@ export class MessageWriter {
   private async commit(batch: Pending[]): Promise<void> {
     const now = this.deps.clock.now();
     const outcomes = await this.deps.store.transaction((tx) => this.write(tx, batch, now));
-    const fresh = new Map<string, MessageRow[]>();
+    // Each committed message is presented once: the same object acks the sender and is pushed.
+    const fresh = new Map<string, MessageWire[]>();
     batch.forEach((p, i) => {
       const o = outcomes.results[i]!;
       if (!o.ok) return p.reject(o.error);
-      p.resolve({ message: presentMessage(o.row), created: o.created });
+      const message = presentMessage(o.row);
+      p.resolve({ message, created: o.created });
       if (o.created) {
-        const list = fresh.get(o.row.room_id) ?? [];
-        list.push(o.row);
-        fresh.set(o.row.room_id, list);
+        const list = fresh.get(message.roomId) ?? [];
+        list.push(message);
+        fresh.set(message.roomId, list);
       }
     });
     // Push in the same turn as the commit: the rows in hand are exactly what was stored.
-    for (const [roomId, rows] of fresh) {
+    for (const [roomId, messages] of fresh) {
       const members = outcomes.members.get(roomId)!;
       this.deps.bus.publish({
         t: 'messages',
         roomId,
-        seq: rows[rows.length - 1]!.seq,
+        seq: messages[messages.length - 1]!.seq,
         userIds: members,
-        messages: rows.map(presentMessage),
+        messages,
       });
-      for (const userId of new Set(rows.map((r) => members.find((m) => m !== r.sender_id)!))) {
+      for (const userId of new Set(messages.map((m) => members.find((u) => u !== m.senderId)!))) {
         this.deps.bus.publish({ t: 'unread', userId });
       }
     }

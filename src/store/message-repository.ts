@@ -1,12 +1,8 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from './database.js';
 import type { DB, MessageRow } from './schema.js';
 
 export class MessageRepository {
-  constructor(
-    private readonly db: Kysely<DB>,
-    private readonly _dialect: Dialect,
-  ) {}
+  constructor(private readonly db: Kysely<DB>) {}
 
   async insertMany(rows: readonly MessageRow[]): Promise<void> {
     // 9 columns a row keeps one statement well under SQLite's bound-parameter limit.
@@ -60,27 +56,6 @@ export class MessageRepository {
       return rows.reverse();
     }
     return q.execute();
-  }
-
-  /** Messages after `after` in each of several rooms, for replay on resume. */
-  async afterInRooms(
-    cursors: ReadonlyMap<string, number>,
-    limitPerRoom: number,
-  ): Promise<MessageRow[]> {
-    const out: MessageRow[] = [];
-    for (const [roomId, after] of cursors) {
-      out.push(
-        ...(await this.db
-          .selectFrom('messages')
-          .selectAll()
-          .where('room_id', '=', roomId)
-          .where('seq', '>', after)
-          .orderBy('seq')
-          .limit(limitPerRoom)
-          .execute()),
-      );
-    }
-    return out;
   }
 
   /**

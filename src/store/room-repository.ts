@@ -63,14 +63,6 @@ export class RoomRepository {
       .executeTakeFirst();
   }
 
-  findByAppointment(appointmentId: string): Promise<RoomRow | undefined> {
-    return this.db
-      .selectFrom('rooms')
-      .selectAll()
-      .where('appointment_id', '=', appointmentId)
-      .executeTakeFirst();
-  }
-
   findManyByAppointments(ids: readonly string[]): Promise<RoomRow[]> {
     if (ids.length === 0) return Promise.resolve([]);
     return this.db.selectFrom('rooms').selectAll().where('appointment_id', 'in', ids).execute();
@@ -219,15 +211,6 @@ export class RoomRepository {
       .select(['id', 'patient_id', 'practitioner_id', 'last_seq'])
       .where((eb) => eb.or([eb('patient_id', '=', userId), eb('practitioner_id', '=', userId)]))
       .execute();
-  }
-
-  async roomIdsForUser(userId: string): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('room_members')
-      .select('room_id')
-      .where('user_id', '=', userId)
-      .execute();
-    return rows.map((r) => r.room_id);
   }
 
   /** The caller's rooms with their last message and marks, newest activity first, in one query. */

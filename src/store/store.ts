@@ -31,7 +31,7 @@ export class Store {
     this.rateLimits = new RateLimitRepository(db);
     this.appointments = new AppointmentRepository(db);
     this.rooms = new RoomRepository(db, dialect);
-    this.messages = new MessageRepository(db, dialect);
+    this.messages = new MessageRepository(db);
     this.files = new FileRepository(db);
   }
 
