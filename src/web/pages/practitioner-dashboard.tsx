@@ -1,19 +1,11 @@
 import { Link } from 'react-router-dom';
 import { AppointmentList, RecentMessages } from '../components/appointments.js';
 import { ErrorState, Loading, PageHeader } from '../components/ui.js';
-import { api } from '../lib/api.js';
+import { UnreadCard, useDashboard } from '../components/dashboard.js';
 import { isSameDay } from '../lib/format.js';
-import { useDocumentTitle, useLiveRefresh, useResource } from '../lib/hooks.js';
-import { useStore } from '../lib/store.js';
-import type { DashboardWire } from '../lib/types.js';
-import { useSignedIn } from '../session.js';
 
 export function PractitionerDashboard() {
-  const { user, live } = useSignedIn();
-  useDocumentTitle('Dashboard');
-  const unread = useStore(live.unread);
-  const dash = useResource((signal) => api<DashboardWire>('/api/dashboard', { signal }), []);
-  useLiveRefresh(['message', 'unread', 'appointment', 'room'], dash.reload);
+  const { user, unread, dash } = useDashboard();
   const today = new Date();
   const todays =
     dash.data?.upcomingAppointments.filter(
@@ -29,14 +21,7 @@ export function PractitionerDashboard() {
     <section className="page">
       <PageHeader title={`Welcome, ${user.name}`} subtitle="Your day at a glance." />
       <div className="cards">
-        <Link className="card card-link" to="/chat">
-          <span className="card-number" data-testid="unread-total">
-            {unread.total}
-          </span>
-          <span className="card-label">
-            {unread.total === 1 ? 'unread message' : 'unread messages'}
-          </span>
-        </Link>
+        <UnreadCard total={unread.total} />
         <div className="card">
           <span className="card-number">{dash.data ? requests.length : '–'}</span>
           <span className="card-label">
