@@ -24,12 +24,9 @@ afterAll(async () => {
   await t.stop();
 });
 
-/** A live socket: connected, resumed (with the rooms it names), ready for live events. */
 async function live(cookie: string, rooms: Record<string, number> = {}): Promise<WsClient> {
-  const ws = await WsClient.connect(t.url, { cookie });
+  const ws = await WsClient.live(t.url, cookie, rooms);
   sockets.push(ws);
-  await ws.nextOf('hello');
-  await ws.resume(rooms);
   return ws;
 }
 

@@ -23,10 +23,8 @@ afterAll(async () => {
 });
 
 async function live(cookie: string, rooms: Record<string, number> = {}): Promise<WsClient> {
-  const ws = await WsClient.connect(t.url, { cookie });
+  const ws = await WsClient.live(t.url, cookie, rooms);
   sockets.push(ws);
-  await ws.nextOf('hello');
-  await ws.resume(rooms);
   return ws;
 }
 

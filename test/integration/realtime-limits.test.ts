@@ -18,9 +18,8 @@ async function open(t: TestApp, opts: { cookie?: string; origin?: string }): Pro
 }
 
 async function live(t: TestApp, cookie: string): Promise<WsClient> {
-  const ws = await open(t, { cookie });
-  await ws.nextOf('hello');
-  await ws.resume({});
+  const ws = await WsClient.live(t.url, cookie);
+  sockets.push(ws);
   return ws;
 }
 

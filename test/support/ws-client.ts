@@ -94,6 +94,18 @@ export class WsClient {
     socket.on('error', () => undefined);
   }
 
+  /** A live socket, as the web app holds one: connected, greeted, resumed with the rooms it names. */
+  static async live(
+    baseUrl: string,
+    cookie: string,
+    rooms: Record<string, number> = {},
+  ): Promise<WsClient> {
+    const ws = await WsClient.connect(baseUrl, { cookie });
+    await ws.nextOf('hello');
+    await ws.resume(rooms);
+    return ws;
+  }
+
   /** Opens a socket; resolves once the upgrade succeeded (a refusal arrives later as a close code). */
   static connect(
     baseUrl: string,
