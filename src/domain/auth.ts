@@ -120,22 +120,7 @@ export class AuthService {
       return undefined;
     }
     if (this.expired(found.session, now)) {
-      await store.sessions.delete(idHash);
-      await store.audit.record({
-        at: now,
-        actorId: found.user.id,
-        actorRole: found.user.role,
-        action: 'auth.session_expired',
-        targetType: 'session',
-        targetId: idHash.slice(0, 12),
-        ip: null,
-      });
-      this.deps.bus.publish({
-        t: 'session.ended',
-        userId: found.user.id,
-        sessionIds: [idHash],
-        reason: 'expired',
-      });
+      await this.endExpired(found, now);
       return undefined;
     }
     // Touch at most every few seconds: idle expiry stays precise without a write per request.
@@ -149,6 +134,52 @@ export class AuthService {
   expired(session: Pick<SessionRow, 'created_at' | 'last_seen_at'>, now: number): boolean {
     const { idleMs, absoluteMs } = this.deps.session;
     return now - session.last_seen_at > idleMs || now - session.created_at > absoluteMs;
+  }
+
+  /**
+   * The one way an expired session ends, whoever noticed (a request, a live connection's
+   * heartbeat): removed with its audit row, then every process closes its sockets.
+   */
+  async endExpired(auth: Authenticated, now: number): Promise<void> {
+    const idHash = auth.session.id_hash;
+    await this.deps.store.transaction(async (tx) => {
+      await tx.sessions.delete(idHash);
+      await tx.audit.record({
+        at: now,
+        actorId: auth.user.id,
+        actorRole: auth.user.role,
+        action: 'auth.session_expired',
+        targetType: 'session',
+        targetId: idHash.slice(0, 12),
+        ip: null,
+      });
+    });
+    this.deps.bus.publish({
+      t: 'session.ended',
+      userId: auth.user.id,
+      sessionIds: [idHash],
+      reason: 'expired',
+    });
+  }
+
+  /**
+   * A live connection's session that looks expired by its own copy: the store has the last
+   * word (another tab may have kept it alive over HTTP). Answers whether it is still alive,
+   * updating the copy; an expired one is ended.
+   */
+  async stillAlive(auth: Authenticated, now: number): Promise<boolean> {
+    const fresh = await this.deps.store.sessions.findWithUser(auth.session.id_hash);
+    if (fresh && !this.expired(fresh.session, now)) {
+      auth.session.last_seen_at = fresh.session.last_seen_at;
+      return true;
+    }
+    await this.endExpired(auth, now);
+    return false;
+  }
+
+  /** Activity seen on live connections, written back for many sessions at once. */
+  recordActivity(touches: readonly { idHash: string; at: number }[]): Promise<void> {
+    return this.deps.store.sessions.touchMany(touches);
   }
 
   async logout(auth: Authenticated, ip: string | null): Promise<void> {

@@ -4,6 +4,7 @@ import { AccountService } from '../domain/accounts.js';
 import { AuthService } from '../domain/auth.js';
 import { AuditWriter } from '../domain/audit-writer.js';
 import { AppointmentService } from '../domain/appointments.js';
+import { MessageFeed } from '../domain/conversations/feed.js';
 import { MessageService } from '../domain/messages.js';
 import { DashboardService, type Dashboard } from '../domain/dashboard.js';
 import type { Ctx } from '../domain/context.js';
@@ -29,6 +30,8 @@ export interface Services {
   appointments: AppointmentService;
   rooms: RoomService;
   messages: MessageService;
+  /** Message history, for HTTP pages and live replays alike: checked, paged, audited. */
+  feed: MessageFeed;
   dashboard: (ctx: Ctx) => Promise<Dashboard>;
 }
 
@@ -58,6 +61,7 @@ export function buildServices(opts: {
   const rooms = new RoomService(deps);
   const appointments = new AppointmentService(deps);
   const dashboard = new DashboardService(deps, appointments);
+  const messages = new MessageService(deps);
   return {
     ...opts,
     store,
@@ -66,7 +70,8 @@ export function buildServices(opts: {
     accounts: new AccountService(deps),
     appointments,
     rooms,
-    messages: new MessageService(deps, rooms),
+    messages,
+    feed: new MessageFeed(deps, messages.deliveries),
     dashboard: (ctx) => dashboard.get(ctx),
   };
 }

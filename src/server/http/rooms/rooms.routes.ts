@@ -76,7 +76,7 @@ export const roomsRoutes =
           response: { 200: pageResponse, ...problemResponses },
         },
       },
-      (request) => messages.page(ctxOf(request), request.params.id, request.query),
+      (request) => services.feed.page(ctxOf(request), request.params.id, request.query),
     );
 
     app.post(
