@@ -8,7 +8,7 @@ import type { Deps } from './deps.js';
 export class DeliveryRecorder {
   private pending = new Map<
     string,
-    { roomId: string; userId: string; seq: number; userIds: string[] }
+    { roomId: string; userId: string; seq: number; userIds: readonly string[] }
   >();
   private timer: NodeJS.Timeout | undefined;
 
@@ -17,7 +17,7 @@ export class DeliveryRecorder {
     private readonly delayMs = 50,
   ) {}
 
-  note(roomId: string, userId: string, seq: number, userIds: string[]): void {
+  note(roomId: string, userId: string, seq: number, userIds: readonly string[]): void {
     const key = `${roomId}:${userId}`;
     const cur = this.pending.get(key);
     if (cur && cur.seq >= seq) return;

@@ -4,6 +4,7 @@ import type { Ctx } from '../../src/domain/context.js';
 import { RESUME_LIMIT } from '../../src/shared/events.js';
 import type { MessageWire } from '../../src/shared/wire.js';
 import { startTestApp, type TestApp, type TestClient } from '../support/app.js';
+import { auditRows, detailOf } from '../support/factories.js';
 import {
   SseClient,
   WsClient,
@@ -129,6 +130,9 @@ describe('resume over the WebSocket', () => {
     expect(resumed.truncated).toEqual([c.roomId]);
     expect(resumed.rooms[c.roomId]).toBe(total);
     expect(replayed).toEqual([]);
+    // Nothing was sent, so nothing was read: no audit row for the truncated room.
+    const reads = () => auditRows(t, { action: 'room.read_messages', targetId: c.roomId });
+    expect(await reads()).toEqual([]);
 
     // Within the limit, the same room replays normally.
     const ws2 = await connect(c.patientClient.cookie);
@@ -137,6 +141,9 @@ describe('resume over the WebSocket', () => {
     expect(within.replayed.map((m) => m.seq)).toEqual(
       Array.from({ length: 10 }, (_, i) => total - 9 + i),
     );
+    expect((await reads()).map(detailOf)).toEqual([
+      { via: 'ws', fromSeq: total - 9, toSeq: total, count: 10 },
+    ]);
   }, 60_000);
 });
 

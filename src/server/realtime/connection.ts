@@ -1,12 +1,12 @@
 import type { Authenticated } from '../../domain/auth.js';
 import type { Ctx } from '../../domain/context.js';
-import type { MessageWire } from '../../shared/wire.js';
+import type { FeedRoom } from '../../domain/conversations/feed.js';
 
 /** Where a connection's frames go: a WebSocket or a server-sent-events stream. */
 export interface Sink {
   readonly kind: 'ws' | 'sse';
   /** Queues one serialized frame; `id` is used by SSE for Last-Event-ID resume. */
-  send(frame: string, id?: string): void;
+  write(frame: string, id?: string): void;
   /** Bytes queued and not yet handed to the kernel. */
   buffered(): number;
   close(code: number, reason: string): void;
@@ -20,10 +20,11 @@ export interface Sink {
  * delivery is in order, without gaps or doubles, whatever woke it up.
  */
 export class Connection {
-  /** Rooms this user participates in: the only ones whose events reach this connection. */
-  readonly rooms = new Map<string, { userIds: string[] }>();
+  /** Rooms this user participates in, as the feed checked them: the only ones whose events reach this connection. */
+  readonly rooms = new Map<string, FeedRoom>();
   /** Each room's last seq when the connection opened: where live delivery starts without a resume. */
   readonly baseline = new Map<string, number>();
+  /** Goes live from "now" if the client has not sent its own `resume` by then. */
   resumeTimer: NodeJS.Timeout | undefined;
   /** When the send buffer went over the limit (performance.now()), while it stays over. */
   overSince: number | undefined;
@@ -31,19 +32,23 @@ export class Connection {
   resuming: Promise<void> | undefined;
   /** Last seq delivered per room. */
   readonly cursors = new Map<string, number>();
-  /** Rooms with a store read in flight, and the highest seq woken for meanwhile. */
-  readonly busy = new Map<string, number>();
+  /** Rooms with a store read in flight: the highest seq woken for meanwhile, and when the read ends. */
+  readonly reads = new Map<string, { upTo: number; done: Promise<void> }>();
   /** Client ids sent on this connection awaiting their ack. */
   readonly inflight = new Set<string>();
   /** Users sharing a room with this one: who hears its presence. */
   contacts = new Set<string>();
+  /** What the client said of its tab: `away` while hidden. */
   status: 'online' | 'away' = 'online';
   /** Counted in the presence store (and so must be uncounted when it closes). */
   joined = false;
+  /** Last command a person made (send, read, typing): what keeps an idle session alive. */
   lastActivity: number;
   /** Pings sent since the last pong (WebSocket only): two in a row unanswered and the peer is gone. */
   unansweredPings = 0;
+  /** Gone from the hub: nothing more is written to it. */
   closed = false;
+  /** Cursors are set (by the client's resume or the grace timer): live delivery may flow. */
   resumed = false;
   private tokens: number;
   private refilledAt: number;
@@ -85,14 +90,6 @@ export class Connection {
   /** SSE event id: every room's cursor, so a reconnect with Last-Event-ID resumes exactly. */
   cursorId(): string {
     return Buffer.from(JSON.stringify(Object.fromEntries(this.cursors))).toString('base64url');
-  }
-
-  /** Frames a message for this connection: the sender's own tab gets its ack instead. */
-  frameFor(message: MessageWire, serialized: string): string {
-    if (message.senderId === this.userId && this.inflight.delete(message.clientId)) {
-      return `{"type":"ack","clientId":${JSON.stringify(message.clientId)},"message":${serialized}}`;
-    }
-    return `{"type":"message","message":${serialized}}`;
   }
 }
 

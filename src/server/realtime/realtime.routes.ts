@@ -27,7 +27,7 @@ export async function registerWebsocketPlugin(app: FastifyInstance): Promise<voi
 function wsSink(socket: WebSocket): Sink {
   return {
     kind: 'ws',
-    send: (frame) => socket.send(frame),
+    write: (frame) => socket.send(frame),
     buffered: () => socket.bufferedAmount,
     // 1006 is never sent on the wire (ws throws): it means "dropped without a close frame", so drop it.
     close: (code, reason) => (code === 1006 ? socket.terminate() : socket.close(code, reason)),
@@ -88,7 +88,7 @@ export const realtimeRoutes =
         raw.write('retry: 2000\n\n');
         const sink: Sink = {
           kind: 'sse',
-          send: (frame, id) => {
+          write: (frame, id) => {
             raw.write(`${id ? `id: ${id}\n` : ''}data: ${frame}\n\n`);
           },
           buffered: () => raw.writableLength,
@@ -148,17 +148,7 @@ function attachSocket(
     if (rawLength(data) > MAX_FRAME_BYTES)
       return gateway.terminate(c, CloseCode.frameTooLarge, 'Frame too large');
     const cmd = parseCommand(rawToString(data));
-    if (!cmd) {
-      if (!c.takeToken(services.clock.now()))
-        return gateway.terminate(c, CloseCode.rateLimited, 'Too many commands');
-      return socket.send(
-        JSON.stringify({
-          type: 'error',
-          code: 'validation_failed',
-          title: 'The frame is not a valid command',
-        }),
-      );
-    }
+    if (!cmd) return gateway.invalidFrame(c);
     gateway.command(c, cmd).catch((err: unknown) => log.error({ err }, 'real-time command failed'));
   };
   // Listeners go on at once: frames may arrive while the connection is being set up.
