@@ -1,6 +1,5 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
-import { TYPING_EXPIRES_MS } from '../../shared/events.js';
 import type { MessageWire, PractitionerWire, RoomWire } from '../../shared/wire.js';
 import { Composer } from '../components/composer.js';
 import { MessageItem, OutgoingItem, type Receipt } from '../components/message-item.js';
@@ -10,47 +9,33 @@ import { formatBirthDate, formatDay, isSameDay } from '../lib/format.js';
 import { useDocumentTitle, useResource } from '../lib/hooks.js';
 import { availabilityNotice } from '../lib/availability.js';
 import { useStore } from '../lib/store.js';
+import { useRoomTimeline } from '../live/use-room-timeline.js';
 import { useSignedIn } from '../session.js';
 
-interface Page {
-  messages: MessageWire[];
-  hasMore: boolean;
-}
-
-const PAGE = 50;
 /** Same limit as the server's (shared/wire.ts MESSAGE_MAX), kept here so zod stays out of the bundle. */
 const MESSAGE_MAX = 10_000;
 const BOTTOM_SLACK_PX = 48;
-
-function mergeMessages(current: MessageWire[], incoming: MessageWire[]): MessageWire[] {
-  const bySeq = new Map(current.map((m) => [m.seq, m]));
-  for (const m of incoming) bySeq.set(m.seq, m);
-  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
-}
 
 const PRESENCE_LABEL = { online: 'Online', away: 'Away', offline: 'Offline' } as const;
 
 export function ChatRoom({ roomId }: { roomId: string }) {
   const { user, live, outbox } = useSignedIn();
-  const [room, setRoom] = useState<RoomWire | null>(null);
-  const [messages, setMessages] = useState<MessageWire[]>([]);
-  const [hasMore, setHasMore] = useState(false);
-  const [loadError, setLoadError] = useState<unknown>(null);
-  const [loading, setLoading] = useState(true);
-  const [olderState, setOlderState] = useState<'idle' | 'loading' | 'error'>('idle');
   const [newCount, setNewCount] = useState(0);
   const [atBottom, setAtBottom] = useState(true);
-  const [typingUntil, setTypingUntil] = useState(0);
   const [visible, setVisible] = useState(document.visibilityState === 'visible');
   const [archiveError, setArchiveError] = useState<string | null>(null);
-  const [attempt, setAttempt] = useState(0);
 
   const listRef = useRef<HTMLDivElement>(null);
   const atBottomRef = useRef(true);
   const prependRef = useRef<{ height: number; top: number } | null>(null);
   const readSentRef = useRef(0);
-  const messagesRef = useRef(messages);
-  messagesRef.current = messages;
+
+  const timeline = useRoomTimeline(roomId, (m) => {
+    if (m.senderId === user.id) atBottomRef.current = true;
+    else if (!atBottomRef.current) setNewCount((c) => c + 1);
+  });
+  const { room, messages, hasMore, loading, loadError, setRoom } = timeline;
+  const olderState = timeline.older;
 
   const outgoingAll = useStore(outbox.items);
   // A patient is told before writing when the practitioner is away or outside working hours.
@@ -64,109 +49,6 @@ export function ChatRoom({ roomId }: { roomId: string }) {
   const presence = useStore(live.presence);
   const other = room ? (user.role === 'patient' ? room.practitioner : room.patient) : null;
   useDocumentTitle(other ? `Conversation with ${other.name}` : 'Conversation');
-
-  // First load: the room and its newest page.
-  useEffect(() => {
-    const controller = new AbortController();
-    setLoading(true);
-    setLoadError(null);
-    Promise.all([
-      api<RoomWire>(`/api/rooms/${encodeURIComponent(roomId)}`, { signal: controller.signal }),
-      api<Page>(`/api/rooms/${encodeURIComponent(roomId)}/messages?limit=${PAGE}`, {
-        signal: controller.signal,
-      }),
-    ]).then(
-      ([r, page]) => {
-        if (controller.signal.aborted) return;
-        setRoom(r);
-        readSentRef.current = r.readSeq;
-        setMessages(page.messages);
-        setHasMore(page.hasMore);
-        live.noteSeq(r.id, Math.max(r.lastSeq, page.messages.at(-1)?.seq ?? 0));
-        atBottomRef.current = true;
-        setLoading(false);
-      },
-      (err: unknown) => {
-        if (controller.signal.aborted) return;
-        setLoadError(err);
-        setLoading(false);
-      },
-    );
-    return () => controller.abort();
-  }, [roomId, live, attempt]);
-
-  /** Whatever arrived while we were away (a gap in seq, or a reconnect). */
-  const catchUp = useCallback(async () => {
-    const last = messagesRef.current.at(-1)?.seq ?? 0;
-    try {
-      let after = last;
-      for (let i = 0; i < 20; i++) {
-        const page = await api<Page>(
-          `/api/rooms/${encodeURIComponent(roomId)}/messages?after=${after}&limit=200`,
-        );
-        if (page.messages.length) setMessages((c) => mergeMessages(c, page.messages));
-        if (!page.hasMore || page.messages.length === 0) break;
-        after = page.messages.at(-1)!.seq;
-      }
-    } catch {
-      // The next live message or reconnect tries again.
-    }
-  }, [roomId]);
-
-  // Live: new messages, edits, receipts, typing, room changes.
-  useEffect(() => {
-    const incoming = (m: MessageWire) => {
-      if (m.roomId !== roomId) return;
-      const list = messagesRef.current;
-      const last = list.at(-1)?.seq ?? 0;
-      if (list.some((x) => x.seq === m.seq)) return;
-      if (m.senderId !== user.id) {
-        setTypingUntil(0);
-        if (!atBottomRef.current) setNewCount((c) => c + 1);
-      } else atBottomRef.current = true;
-      setMessages((c) => mergeMessages(c, [m]));
-      if (list.length > 0 && m.seq > last + 1) void catchUp();
-    };
-    const offs = [
-      live.on('message', (e) => incoming(e.message)),
-      live.on('ack', (e) => incoming(e.message)),
-      live.on('message.updated', (e) => {
-        if (e.message.roomId === roomId) setMessages((c) => mergeMessages(c, [e.message]));
-      }),
-      live.on('receipt', (e) => {
-        if (e.roomId !== roomId || e.userId === user.id) return;
-        setRoom((r) =>
-          r
-            ? e.kind === 'read'
-              ? {
-                  ...r,
-                  otherReadSeq: Math.max(r.otherReadSeq, e.seq),
-                  otherDeliveredSeq: Math.max(r.otherDeliveredSeq, e.seq),
-                }
-              : { ...r, otherDeliveredSeq: Math.max(r.otherDeliveredSeq, e.seq) }
-            : r,
-        );
-      }),
-      live.on('typing', (e) => {
-        if (e.roomId !== roomId || e.userId === user.id) return;
-        setTypingUntil(e.typing ? Date.now() + TYPING_EXPIRES_MS : 0);
-      }),
-      live.on('room', (e) => {
-        if (e.room.id === roomId) setRoom(e.room);
-      }),
-      live.onConnection((up) => {
-        if (up) void catchUp();
-      }),
-    ];
-    return () => offs.forEach((off) => off());
-  }, [live, roomId, user.id, catchUp]);
-
-  // The typing indicator fades on its own if the "stopped typing" frame never comes.
-  useEffect(() => {
-    if (typingUntil <= Date.now()) return;
-    const t = setTimeout(() => setTypingUntil(0), typingUntil - Date.now());
-    return () => clearTimeout(t);
-  }, [typingUntil]);
 
   useEffect(() => {
     const onVis = () => setVisible(document.visibilityState === 'visible');
@@ -197,29 +79,22 @@ export function ChatRoom({ roomId }: { roomId: string }) {
   const maxSeq = messages.at(-1)?.seq ?? 0;
   useEffect(() => {
     if (!room || !visible || !atBottom) return;
-    if (maxSeq > readSentRef.current) {
+    // What the room says was read before this screen opened needs no second mark.
+    if (maxSeq > Math.max(readSentRef.current, room.readSeq)) {
       readSentRef.current = maxSeq;
       live.read(roomId, maxSeq);
     }
   }, [room, visible, atBottom, maxSeq, live, roomId]);
 
+  const loadOlderPage = timeline.loadOlder;
   const loadOlder = useCallback(async () => {
     const el = listRef.current;
-    const first = messagesRef.current[0]?.seq;
-    if (!el || first === undefined || olderState === 'loading') return;
-    setOlderState('loading');
-    try {
-      const page = await api<Page>(
-        `/api/rooms/${encodeURIComponent(roomId)}/messages?before=${first}&limit=${PAGE}`,
-      );
+    if (!el) return;
+    // Keep the view still when older history is put above it.
+    await loadOlderPage(() => {
       prependRef.current = { height: el.scrollHeight, top: el.scrollTop };
-      setMessages((c) => mergeMessages(c, page.messages));
-      setHasMore(page.hasMore);
-      setOlderState('idle');
-    } catch {
-      setOlderState('error');
-    }
-  }, [roomId, olderState]);
+    });
+  }, [loadOlderPage]);
 
   const onScroll = () => {
     const el = listRef.current;
@@ -270,7 +145,7 @@ export function ChatRoom({ roomId }: { roomId: string }) {
               ? new Error('It does not exist, or you are not part of it.')
               : loadError
           }
-          onRetry={() => setAttempt((a) => a + 1)}
+          onRetry={timeline.retry}
         />
         <Link to="/chat">Back to all conversations</Link>
       </section>
@@ -285,7 +160,7 @@ export function ChatRoom({ roomId }: { roomId: string }) {
       : other.dateOfBirth
         ? `Born ${formatBirthDate(other.dateOfBirth)}`
         : null;
-  const typing = typingUntil > Date.now();
+  const typing = timeline.otherTyping;
 
   return (
     <section className="room" aria-label={`Conversation with ${other.name}`}>
