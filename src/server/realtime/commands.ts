@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import type { ClientCommand } from '../../shared/events.js';
+import type { Authenticated } from '../../domain/auth.js';
+import { AppError } from '../../domain/errors.js';
+import { CloseCode, type ClientCommand } from '../../shared/events.js';
+import type { Services } from '../services.js';
+import type { Connection } from './connection.js';
+import type { Delivery } from './delivery.js';
+import type { Hub } from './hub.js';
+import type { Presence } from './presence.js';
+import type { Typing } from './typing.js';
 
 const id = z.string().min(1).max(64);
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -28,4 +36,82 @@ export function parseCommand(raw: string): ClientCommand | undefined {
   }
   const parsed = clientCommandSchema.safeParse(data);
   return parsed.success ? parsed.data : undefined;
+}
+
+/** What a client's commands do: each goes to the part (or domain service) it is about. */
+export class Commands {
+  constructor(
+    private readonly hub: Hub,
+    private readonly delivery: Delivery,
+    private readonly presence: Presence,
+    private readonly typing: Typing,
+    private readonly services: Pick<Services, 'clock' | 'feed' | 'messages' | 'rooms'>,
+  ) {}
+
+  async handle(conn: Connection, cmd: ClientCommand): Promise<void> {
+    const now = this.services.clock.now();
+    if (!conn.takeToken(now))
+      return this.hub.terminate(conn, CloseCode.rateLimited, 'Too many commands');
+    // Only what a person does keeps the session alive: automatic pings, presence and
+    // resumes from an unattended tab must not defeat the idle timeout.
+    if (cmd.type === 'send' || cmd.type === 'read' || cmd.type === 'typing')
+      conn.lastActivity = now;
+    if (cmd.type !== 'resume') await this.delivery.ready(conn);
+    switch (cmd.type) {
+      case 'resume':
+        return this.delivery.resume(conn, cmd.rooms);
+      case 'send': {
+        const clientId = cmd.clientId.toLowerCase();
+        conn.inflight.add(clientId);
+        try {
+          const { message } = await this.services.messages.send(conn.ctx, cmd.roomId, cmd);
+          // A new message was acked by delivery in the commit's turn; a repeat is acked here.
+          if (conn.inflight.delete(message.clientId))
+            this.hub.emit(conn, { type: 'ack', clientId: cmd.clientId, message });
+        } catch (err) {
+          conn.inflight.delete(clientId);
+          this.hub.emitError(conn, err, cmd.clientId);
+        }
+        return;
+      }
+      case 'read':
+        return this.services.rooms.markRead(conn.ctx, cmd.roomId, cmd.seq).then(
+          () => undefined,
+          (err: unknown) => this.hub.emitError(conn, err),
+        );
+      case 'typing': {
+        const room = conn.rooms.get(cmd.roomId);
+        if (!room)
+          return this.hub.emitError(conn, new AppError('not_found', 'Conversation not found'));
+        return this.typing.set(conn.userId, cmd.roomId, cmd.typing, room.userIds);
+      }
+      case 'presence':
+        return this.presence.setStatus(conn, cmd.status);
+      case 'ping':
+        return;
+    }
+  }
+
+  /** A frame that is not a valid command: it counts against the rate limit and is answered, not acted on. */
+  invalid(conn: Connection): void {
+    if (!conn.takeToken(this.services.clock.now()))
+      return this.hub.terminate(conn, CloseCode.rateLimited, 'Too many commands');
+    this.hub.emitError(conn, new AppError('validation_failed', 'The frame is not a valid command'));
+  }
+
+  /** Typing from the HTTP fallback: the same rules as the WebSocket command. */
+  async typingFromHttp(
+    auth: Authenticated,
+    ip: string | null,
+    roomId: string,
+    typing: boolean,
+  ): Promise<void> {
+    const u = auth.user;
+    const room = await this.services.feed.room(
+      { actor: { id: u.id, role: u.role, name: u.name }, ip },
+      roomId,
+    );
+    if (!room) throw new AppError('not_found', 'Conversation not found');
+    this.typing.set(u.id, roomId, typing, room.userIds);
+  }
 }

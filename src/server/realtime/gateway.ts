@@ -2,9 +2,9 @@ import type { Logger } from 'pino';
 import type { BusEvent } from '../../bus/bus.js';
 import type { Authenticated } from '../../domain/auth.js';
 import { ConnectAudit } from '../../domain/connect-audit.js';
-import { AppError } from '../../domain/errors.js';
 import { CloseCode, type ClientCommand } from '../../shared/events.js';
 import type { Services } from '../services.js';
+import { Commands } from './commands.js';
 import { Connection, type Sink } from './connection.js';
 import { Delivery } from './delivery.js';
 import { Hub, type HubLimits } from './hub.js';
@@ -45,6 +45,7 @@ export class Gateway {
   private readonly roomEvents: RoomEvents;
   private readonly watch: SessionWatch;
   private readonly connects: ConnectAudit;
+  private readonly commands: Commands;
   private readonly unsubscribe: () => void;
   private nextId = 1;
 
@@ -61,6 +62,7 @@ export class Gateway {
     this.unread = new UnreadCounts(this.hub, services.deps, this.log);
     this.roomEvents = new RoomEvents(this.hub, this.delivery, this.presence, services, this.log);
     this.connects = new ConnectAudit(services.deps);
+    this.commands = new Commands(this.hub, this.delivery, this.presence, this.typing, services);
     this.watch = new SessionWatch(
       this.hub,
       services.auth,
@@ -134,71 +136,24 @@ export class Gateway {
     this.hub.terminate(conn, code, reason);
   }
 
-  async command(conn: Connection, cmd: ClientCommand): Promise<void> {
-    const now = this.services.clock.now();
-    if (!conn.takeToken(now))
-      return this.terminate(conn, CloseCode.rateLimited, 'Too many commands');
-    // Only what a person does keeps the session alive: automatic pings, presence and
-    // resumes from an unattended tab must not defeat the idle timeout.
-    if (cmd.type === 'send' || cmd.type === 'read' || cmd.type === 'typing')
-      conn.lastActivity = now;
-    if (cmd.type !== 'resume') await this.delivery.ready(conn);
-    switch (cmd.type) {
-      case 'resume':
-        return this.delivery.resume(conn, cmd.rooms);
-      case 'send': {
-        const clientId = cmd.clientId.toLowerCase();
-        conn.inflight.add(clientId);
-        try {
-          const { message } = await this.services.messages.send(conn.ctx, cmd.roomId, cmd);
-          // A new message was acked by delivery in the commit's turn; a repeat is acked here.
-          if (conn.inflight.delete(message.clientId))
-            this.hub.emit(conn, { type: 'ack', clientId: cmd.clientId, message });
-        } catch (err) {
-          conn.inflight.delete(clientId);
-          this.hub.emitError(conn, err, cmd.clientId);
-        }
-        return;
-      }
-      case 'read':
-        return this.services.rooms.markRead(conn.ctx, cmd.roomId, cmd.seq).then(
-          () => undefined,
-          (err: unknown) => this.hub.emitError(conn, err),
-        );
-      case 'typing': {
-        const room = conn.rooms.get(cmd.roomId);
-        if (!room)
-          return this.hub.emitError(conn, new AppError('not_found', 'Conversation not found'));
-        return this.typing.set(conn.userId, cmd.roomId, cmd.typing, room.userIds);
-      }
-      case 'presence':
-        return this.presence.setStatus(conn, cmd.status);
-      case 'ping':
-        return;
-    }
+  /** One parsed command from a client; rate-limited, and queued behind the connection's resume. */
+  command(conn: Connection, cmd: ClientCommand): Promise<void> {
+    return this.commands.handle(conn, cmd);
   }
 
   /** A frame that is not a valid command: it counts against the rate limit and is answered, not acted on. */
   invalidFrame(conn: Connection): void {
-    if (!conn.takeToken(this.services.clock.now()))
-      return this.terminate(conn, CloseCode.rateLimited, 'Too many commands');
-    this.hub.emitError(conn, new AppError('validation_failed', 'The frame is not a valid command'));
+    this.commands.invalid(conn);
   }
 
   /** Typing from the HTTP fallback: the same rules as the WebSocket command. */
-  async typingFromHttp(
+  typingFromHttp(
     auth: Authenticated,
     ip: string | null,
     roomId: string,
     typing: boolean,
   ): Promise<void> {
-    const u = auth.user;
-    const room = await this.services.feed.room(
-      { actor: { id: u.id, role: u.role, name: u.name }, ip },
-      roomId,
-    );
-    if (!room) throw new AppError('not_found', 'Conversation not found');
-    this.typing.set(u.id, roomId, typing, room.userIds);
+    return this.commands.typingFromHttp(auth, ip, roomId, typing);
   }
 
   async shutdown(): Promise<void> {
