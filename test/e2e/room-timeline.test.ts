@@ -61,7 +61,7 @@ describe('the room timeline', () => {
       .getByText('You are offline', { exact: false })
       .waitFor({ state: 'detached', timeout: 10_000 });
     // The resume replayed the two missed messages; the screen read no history for them.
-    expect(historyReads).toHaveLength(opened);
+    expect(historyReads, historyReads.join(' ')).toHaveLength(opened);
     const reads = await auditRows(server.app, {
       action: 'room.read_messages',
       actorId: practice.patient.id,

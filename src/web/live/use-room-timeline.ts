@@ -54,7 +54,7 @@ export function useRoomTimeline(
 ): RoomTimeline {
   const { user, live } = useSignedIn();
   const [room, setRoom] = useState<RoomWire | null>(null);
-  const [messages, setMessages] = useState<MessageWire[]>([]);
+  const [messages, setMessagesState] = useState<MessageWire[]>([]);
   const [hasMore, setHasMore] = useState(false);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);
@@ -62,8 +62,13 @@ export function useRoomTimeline(
   const [typingUntil, setTypingUntil] = useState(0);
   const [attempt, setAttempt] = useState(0);
 
-  const messagesRef = useRef(messages);
-  messagesRef.current = messages;
+  // What the screen holds, current between renders too: a replay's messages and its
+  // `resumed` arrive in one burst, before React renders any of them.
+  const messagesRef = useRef<MessageWire[]>([]);
+  const setMessages = useCallback((next: (current: MessageWire[]) => MessageWire[]) => {
+    messagesRef.current = next(messagesRef.current);
+    setMessagesState(messagesRef.current);
+  }, []);
   const loadedRef = useRef(false);
   const onIncomingRef = useRef(onIncoming);
   onIncomingRef.current = onIncoming;
@@ -71,11 +76,11 @@ export function useRoomTimeline(
   // A different room starts from nothing.
   useEffect(() => {
     setRoom(null);
-    setMessages([]);
+    setMessages(() => []);
     setHasMore(false);
     setOlder('idle');
     setTypingUntil(0);
-  }, [roomId]);
+  }, [roomId, setMessages]);
 
   // First load: the room and its newest page. Live messages that arrive meanwhile are kept.
   useEffect(() => {
@@ -104,7 +109,7 @@ export function useRoomTimeline(
       },
     );
     return () => controller.abort();
-  }, [roomId, live, attempt]);
+  }, [roomId, live, attempt, setMessages]);
 
   /** The newest page in place of a stale history, keeping what arrived live after it. */
   const reloadNewest = useCallback(async () => {
@@ -121,7 +126,7 @@ export function useRoomTimeline(
     } catch {
       // The room stays as it was; the next reconnect's resume says again what is missing.
     }
-  }, [roomId]);
+  }, [roomId, setMessages]);
 
   /** What the live cursor skipped: the messages after `from` up to `to`. */
   const fillGap = useCallback(
@@ -134,7 +139,7 @@ export function useRoomTimeline(
         // As above.
       }
     },
-    [roomId, reloadNewest],
+    [roomId, reloadNewest, setMessages],
   );
 
   // Live: new messages, edits, receipts, typing, room changes, and the end of each resume.
@@ -184,7 +189,7 @@ export function useRoomTimeline(
       }),
     ];
     return () => offs.forEach((off) => off());
-  }, [live, roomId, user.id, reloadNewest, fillGap]);
+  }, [live, roomId, user.id, reloadNewest, fillGap, setMessages]);
 
   // The typing indicator fades on its own if the "stopped typing" frame never comes.
   useEffect(() => {
@@ -208,7 +213,7 @@ export function useRoomTimeline(
         setOlder('error');
       }
     },
-    [roomId, older],
+    [roomId, older, setMessages],
   );
 
   const retry = useCallback(() => setAttempt((a) => a + 1), []);
