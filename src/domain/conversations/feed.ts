@@ -144,7 +144,10 @@ export class MessageFeed {
     return rows.map(presentMessage);
   }
 
-  /** One message of a checked room, e.g. after an edit; undefined when it is not in that room. */
+  /**
+   * One message of a checked room, pushed again after it changed (an edit, a deletion; the
+   * change writes its own audit row); undefined when it is not in that room.
+   */
   async message(room: FeedRoom, messageId: string): Promise<MessageWire | undefined> {
     const row = await this.deps.store.messages.findById(messageId);
     return row && row.room_id === room.id ? presentMessage(row) : undefined;

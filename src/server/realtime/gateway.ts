@@ -44,9 +44,12 @@ export class Gateway {
   private readonly unread: UnreadCounts;
   private readonly roomEvents: RoomEvents;
   private readonly watch: SessionWatch;
+  /** `realtime.connect`, once per session. */
   private readonly connects: ConnectAudit;
   private readonly commands: Commands;
+  /** Stops hearing the bus (at shutdown). */
   private readonly unsubscribe: () => void;
+  /** Connection ids, for logs: unique within this process. */
   private nextId = 1;
 
   constructor(

@@ -16,6 +16,7 @@ const TOUCH_EVERY_MS = 60_000;
  * session has expired, and what ending it means, is the auth domain's.
  */
 export class SessionWatch {
+  /** The heartbeat's interval; unref'd, so it never keeps the process alive. */
   private readonly timer: NodeJS.Timeout;
 
   constructor(

@@ -13,6 +13,7 @@ const COALESCE_MS = 25;
 export class UnreadCounts {
   /** Users woken since the last flush. */
   private readonly due = new Set<string>();
+  /** The pending flush, while one is scheduled. */
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
