@@ -14,6 +14,8 @@ import { AuditWriter } from '../src/domain/audit-writer.js';
 import { AccountService } from '../src/domain/accounts.js';
 import { systemClock } from '../src/domain/clock.js';
 import { systemCtx } from '../src/domain/context.js';
+import { Outbox } from '../src/domain/events/outbox.js';
+import { ProcessorRegistry } from '../src/domain/events/processor.js';
 import { OWASP_SCRYPT } from '../src/domain/passwords.js';
 import { migrateToLatest, openDatabase } from '../src/store/database.js';
 import type { DB, MessageRow, UserRow } from '../src/store/schema.js';
@@ -61,6 +63,7 @@ export async function seed(opts: SeedOptions): Promise<SeedFile> {
     const accounts = new AccountService({
       store,
       readAudit: new AuditWriter(store),
+      outbox: new Outbox(new ProcessorRegistry()),
       clock: systemClock,
       bus: new LocalBus(),
       log: pino({ level: 'silent' }),

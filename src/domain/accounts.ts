@@ -151,7 +151,12 @@ export class AccountService {
       if (changes.disabled !== undefined)
         set.disabled_at = changes.disabled ? (user.disabled_at ?? now) : null;
       await tx.users.update(id, set);
-      if (changes.disabled) endedSessions = await tx.sessions.deleteForUser(id);
+      if (changes.disabled) {
+        endedSessions = await tx.sessions.deleteForUser(id);
+        await this.deps.outbox.emit(tx, now, [
+          { type: 'session.ended', userId: id, sessionIds: endedSessions, reason: 'disabled' },
+        ]);
+      }
       await tx.audit.record(
         auditEntry(
           ctx,
@@ -196,6 +201,9 @@ export class AccountService {
       await tx.users.update(id, { password_hash: hash, updated_at: now });
       const ended = await tx.sessions.deleteForUser(id);
       await tx.audit.record(auditEntry(ctx, now, 'user.password_reset', { type: 'user', id: id }));
+      await this.deps.outbox.emit(tx, now, [
+        { type: 'session.ended', userId: id, sessionIds: ended, reason: 'password_reset' },
+      ]);
       return ended;
     });
     this.deps.bus.publish({

@@ -77,6 +77,14 @@ export class AppointmentService {
       }
       await tx.appointments.insert(row);
       await this.audit(tx, ctx, 'appointment.request', row.id, now, { status: 'requested' });
+      await this.deps.outbox.emit(tx, now, [
+        {
+          type: 'appointment.requested',
+          appointmentId: row.id,
+          patientId: row.patient_id,
+          practitionerId: row.practitioner_id,
+        },
+      ]);
     });
     this.deps.bus.publish({
       t: 'appointment',
@@ -142,6 +150,20 @@ export class AppointmentService {
         from: a.status,
         to: rule.to,
       });
+      const people = { patientId: a.patient_id, practitionerId: a.practitioner_id };
+      await this.deps.outbox.emit(tx, now, [
+        {
+          type: 'appointment.changed',
+          appointmentId: a.id,
+          ...people,
+          from: a.status,
+          to: rule.to,
+          byUserId: ctx.actor.id,
+        },
+        ...(room
+          ? [{ type: 'room.opened' as const, roomId: room.id, appointmentId: a.id, ...people }]
+          : []),
+      ]);
       const row = await tx.appointments.findById(id);
       return row!;
     });

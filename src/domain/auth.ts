@@ -153,6 +153,9 @@ export class AuthService {
         targetId: idHash.slice(0, 12),
         ip: null,
       });
+      await this.deps.outbox.emit(tx, now, [
+        { type: 'session.ended', userId: auth.user.id, sessionIds: [idHash], reason: 'expired' },
+      ]);
     });
     this.deps.bus.publish({
       t: 'session.ended',
@@ -184,10 +187,19 @@ export class AuthService {
 
   async logout(auth: Authenticated, ip: string | null): Promise<void> {
     const { store, clock } = this.deps;
+    const now = clock.now();
     await store.transaction(async (tx) => {
       await tx.sessions.delete(auth.session.id_hash);
+      await this.deps.outbox.emit(tx, now, [
+        {
+          type: 'session.ended',
+          userId: auth.user.id,
+          sessionIds: [auth.session.id_hash],
+          reason: 'logout',
+        },
+      ]);
       await tx.audit.record({
-        at: clock.now(),
+        at: now,
         actorId: auth.user.id,
         actorRole: auth.user.role,
         action: 'auth.logout',

@@ -3,6 +3,7 @@ import type { Bus } from '../bus/bus.js';
 import type { Store } from '../store/store.js';
 import type { AuditWriter } from './audit-writer.js';
 import type { Clock } from './clock.js';
+import type { Outbox } from './events/outbox.js';
 import type { ScryptParams } from './passwords.js';
 
 /** What the domain services need from the outside world. */
@@ -10,6 +11,8 @@ export interface Deps {
   store: Store;
   /** Audit rows for reads, group-committed. */
   readAudit: AuditWriter;
+  /** Domain events, written in the transaction of the change that causes them. */
+  outbox: Outbox;
   clock: Clock;
   bus: Bus;
   log: Logger;

@@ -7,6 +7,7 @@ import type { Ctx } from './context.js';
 import type { Deps } from './deps.js';
 import { AppError, notFound } from './errors.js';
 import { GroupCommit } from './group-commit.js';
+import type { DomainEvent } from './events/events.js';
 import { presentMessage } from './message-presenter.js';
 
 export interface SendResult {
@@ -164,9 +165,38 @@ export class MessageWriter {
       await tx.rooms.advance(room, room.last_seq, now, received.get(id)!);
     }
     await tx.audit.recordMany(audit);
+    await this.deps.outbox.emit(tx, now, committedEvents(rows, rooms));
     const members = new Map(
       [...rooms.values()].map((r) => [r.id, [r.patient_id, r.practitioner_id]]),
     );
     return { results, members };
   }
+}
+
+/** One `messages.committed` event per room and sender in a batch: ids and seqs, never bodies. */
+function committedEvents(
+  rows: readonly MessageRow[],
+  rooms: ReadonlyMap<string, { patient_id: string; practitioner_id: string }>,
+): DomainEvent[] {
+  const bySender = new Map<string, Extract<DomainEvent, { type: 'messages.committed' }>>();
+  for (const row of rows) {
+    const key = `${row.room_id}:${row.sender_id}`;
+    const seen = bySender.get(key);
+    if (seen) {
+      seen.lastSeq = row.seq;
+      seen.count += 1;
+      continue;
+    }
+    const room = rooms.get(row.room_id)!;
+    bySender.set(key, {
+      type: 'messages.committed',
+      roomId: row.room_id,
+      senderId: row.sender_id,
+      recipientId: row.sender_id === room.patient_id ? room.practitioner_id : room.patient_id,
+      firstSeq: row.seq,
+      lastSeq: row.seq,
+      count: 1,
+    });
+  }
+  return [...bySender.values()];
 }

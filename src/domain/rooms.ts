@@ -96,6 +96,9 @@ export class RoomService {
           id: roomId,
         }),
       );
+      await this.deps.outbox.emit(tx, now, [
+        { type: 'room.archived', roomId, userId: ctx.actor.id, archived },
+      ]);
     });
     this.deps.bus.publish({ t: 'room', roomId, userIds: [ctx.actor.id] });
     this.deps.bus.publish({ t: 'unread', userId: ctx.actor.id });

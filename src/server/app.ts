@@ -15,11 +15,15 @@ import type { Bus } from '../bus/bus.js';
 import { createBus, rateLimitStore } from '../bus/redis-bus.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { AppError } from '../domain/errors.js';
+import type { OutboxObserver, OutboxSettings } from '../domain/events/dispatcher.js';
+import { outboxJobs } from '../domain/events/outbox-jobs.js';
+import type { Processor } from '../domain/events/processor.js';
 import { OWASP_SCRYPT, type ScryptParams } from '../domain/passwords.js';
 import { migrateToLatest, openDatabase, type Database } from '../store/database.js';
 import type { Config } from './config.js';
 import { adminRoutes } from './http/admin/admin.routes.js';
 import { adminRoomsRoutes } from './http/admin/admin-rooms.routes.js';
+import { adminOutboxRoutes } from './http/admin/outbox.routes.js';
 import { authRoutes } from './http/auth/auth.routes.js';
 import { filesRoutes } from './http/files.routes.js';
 import { appointmentsRoutes } from './http/appointments/appointments.routes.js';
@@ -42,6 +46,11 @@ export interface AppOptions {
   /** Tests may lower the cost for fixture accounts; production always uses OWASP's. */
   passwordParams?: ScryptParams;
   gateway?: Partial<GatewayOptions>;
+  /** Outbox processors besides the built-in ones, and settings tests shorten. */
+  processors?: readonly Processor[];
+  outbox?: Partial<OutboxSettings>;
+  /** Told of every processed and failed delivery (metrics). */
+  outboxObserver?: OutboxObserver;
 }
 
 export interface App {
@@ -97,6 +106,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     clock: opts.clock ?? systemClock,
     log,
     passwordParams: opts.passwordParams ?? OWASP_SCRYPT,
+    processors: opts.processors,
+    outbox: opts.outbox,
+    outboxObserver: opts.outboxObserver,
   });
 
   const app = Fastify({
@@ -161,6 +173,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(authRoutes(services));
   await app.register(adminRoutes(services));
   await app.register(adminRoomsRoutes(services));
+  await app.register(adminOutboxRoutes(services));
   await app.register(filesRoutes(services));
   await app.register(appointmentsRoutes(services));
   await app.register(roomsRoutes(services));
@@ -176,6 +189,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     log,
     jobs: [expiredSessionSweep(services.deps)],
   });
+  // Processors run after commit, in the one process that holds the runner lock.
+  for (const job of outboxJobs({
+    dispatcher: services.outbox.dispatcher,
+    registry: services.outbox.registry,
+    log,
+    active: () => jobs.isRunner,
+  }))
+    jobs.add(job);
   jobs.start();
   return {
     app,

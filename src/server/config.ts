@@ -57,6 +57,8 @@ const envSchema = z.object({
   LOGIN_MAX_PER_IP: wholeNumber('a number of attempts', 1).default(30),
   LOGIN_WINDOW_MINUTES: minutes().default(15),
   WEB_ROOT: z.string().optional(),
+  OUTBOX_MAX_ATTEMPTS: wholeNumber('a number of attempts', 1, 100).default(10),
+  OUTBOX_RETENTION_HOURS: wholeNumber('a number of hours', 1, 24 * 366).default(24),
 });
 
 /** Variables whose values must never be echoed, even in an error message. */
@@ -89,6 +91,8 @@ export type Config = {
   loginMaxPerIp: number;
   loginWindowMs: number;
   webRoot: string | undefined;
+  outboxMaxAttempts: number;
+  outboxRetentionMs: number;
 };
 
 export class ConfigError extends Error {}
@@ -131,5 +135,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     loginMaxPerIp: e.LOGIN_MAX_PER_IP,
     loginWindowMs: e.LOGIN_WINDOW_MINUTES * 60_000,
     webRoot: e.WEB_ROOT,
+    outboxMaxAttempts: e.OUTBOX_MAX_ATTEMPTS,
+    outboxRetentionMs: e.OUTBOX_RETENTION_HOURS * 3600_000,
   };
 }

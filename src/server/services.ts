@@ -12,6 +12,16 @@ import { RoomService } from '../domain/rooms.js';
 import type { Clock } from '../domain/clock.js';
 import type { Deps } from '../domain/deps.js';
 import type { ScryptParams } from '../domain/passwords.js';
+import {
+  defaultOutboxSettings,
+  OutboxDispatcher,
+  type OutboxObserver,
+  type OutboxSettings,
+} from '../domain/events/dispatcher.js';
+import { liveWakeups } from '../domain/events/live-processor.js';
+import { Outbox } from '../domain/events/outbox.js';
+import { OutboxAdmin } from '../domain/events/outbox-admin.js';
+import { ProcessorRegistry, type Processor } from '../domain/events/processor.js';
 import type { Database } from '../store/database.js';
 import { Store } from '../store/store.js';
 import type { Config } from './config.js';
@@ -33,6 +43,7 @@ export interface Services {
   /** Message history, for HTTP pages and live replays alike: checked, paged, audited. */
   feed: MessageFeed;
   dashboard: (ctx: Ctx) => Promise<Dashboard>;
+  outbox: { registry: ProcessorRegistry; dispatcher: OutboxDispatcher; admin: OutboxAdmin };
 }
 
 export function buildServices(opts: {
@@ -42,11 +53,17 @@ export function buildServices(opts: {
   clock: Clock;
   log: Logger;
   passwordParams: ScryptParams;
+  /** Processors besides the built-in ones (tests add their own). */
+  processors?: readonly Processor[] | undefined;
+  outbox?: Partial<OutboxSettings> | undefined;
+  outboxObserver?: OutboxObserver | undefined;
 }): Services {
   const store = Store.from(opts.database);
+  const registry = new ProcessorRegistry([liveWakeups(opts.bus), ...(opts.processors ?? [])]);
   const deps: Deps = {
     store,
     readAudit: new AuditWriter(store),
+    outbox: new Outbox(registry),
     clock: opts.clock,
     bus: opts.bus,
     log: opts.log,
@@ -62,6 +79,19 @@ export function buildServices(opts: {
   const appointments = new AppointmentService(deps);
   const dashboard = new DashboardService(deps, appointments);
   const messages = new MessageService(deps);
+  const dispatcher = new OutboxDispatcher({
+    store,
+    clock: opts.clock,
+    log: opts.log,
+    registry,
+    settings: {
+      ...defaultOutboxSettings,
+      maxAttempts: opts.config.outboxMaxAttempts,
+      retentionMs: opts.config.outboxRetentionMs,
+      ...opts.outbox,
+    },
+    observer: opts.outboxObserver,
+  });
   return {
     ...opts,
     store,
@@ -73,5 +103,6 @@ export function buildServices(opts: {
     messages,
     feed: new MessageFeed(deps, messages.deliveries),
     dashboard: (ctx) => dashboard.get(ctx),
+    outbox: { registry, dispatcher, admin: new OutboxAdmin(deps, registry) },
   };
 }

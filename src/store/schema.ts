@@ -14,6 +14,8 @@ export interface DB {
   room_members: RoomMembersTable;
   messages: MessagesTable;
   rate_limits: RateLimitsTable;
+  events: EventsTable;
+  event_deliveries: EventDeliveriesTable;
 }
 
 export type Role = 'patient' | 'practitioner' | 'admin';
@@ -120,6 +122,30 @@ export interface RateLimitsTable {
   count: number;
 }
 
+/** A domain event as stored by the outbox (see domain/events). `payload` is JSON. */
+export interface EventsTable {
+  id: string;
+  type: string;
+  subject_id: string | null;
+  payload: string;
+  created_at: number;
+}
+
+export type DeliveryState = 'pending' | 'done' | 'dead';
+
+/** One event's work for one named processor, with its retry state. */
+export interface EventDeliveriesTable {
+  id: Generated<number>;
+  event_id: string;
+  processor: string;
+  state: DeliveryState;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export type UserRow = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
@@ -128,3 +154,5 @@ export type AppointmentRow = Selectable<AppointmentsTable>;
 export type RoomRow = Selectable<RoomsTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type RoomMemberRow = Selectable<RoomMembersTable>;
+export type EventRow = Selectable<EventsTable>;
+export type EventDeliveryRow = Selectable<EventDeliveriesTable>;

@@ -9,6 +9,7 @@ import { AppointmentRepository } from './appointment-repository.js';
 import { RoomRepository } from './room-repository.js';
 import { MessageRepository } from './message-repository.js';
 import { FileRepository } from './file-repository.js';
+import { EventRepository } from './event-repository.js';
 
 /** Every repository, bound to one executor: the database, or one open transaction. */
 export class Store {
@@ -20,6 +21,8 @@ export class Store {
   readonly rooms: RoomRepository;
   readonly messages: MessageRepository;
   readonly files: FileRepository;
+  /** The outbox: domain events and their deliveries to processors. */
+  readonly events: EventRepository;
 
   constructor(
     readonly db: Kysely<DB>,
@@ -33,6 +36,7 @@ export class Store {
     this.rooms = new RoomRepository(db, dialect);
     this.messages = new MessageRepository(db);
     this.files = new FileRepository(db);
+    this.events = new EventRepository(db);
   }
 
   /** Runs `fn` in one transaction; an audit row written inside commits or rolls back with it. */
@@ -47,6 +51,8 @@ export class Store {
   async resetAll(): Promise<void> {
     await this.transaction(async (tx) => {
       for (const table of [
+        'event_deliveries',
+        'events',
         'messages',
         'room_members',
         'rooms',

@@ -30,6 +30,8 @@ describe('loadConfig', () => {
       loginMaxPerIp: 30,
       loginWindowMs: 15 * 60_000,
       logLevel: 'info',
+      outboxMaxAttempts: 10,
+      outboxRetentionMs: 24 * 3600_000,
     });
   });
 
@@ -52,6 +54,8 @@ describe('loadConfig', () => {
       LOGIN_MAX_PER_IP: '50',
       LOGIN_WINDOW_MINUTES: '5',
       WEB_ROOT: '/srv/web',
+      OUTBOX_MAX_ATTEMPTS: '5',
+      OUTBOX_RETENTION_HOURS: '72',
     });
     expect(c).toEqual({
       port: 8080,
@@ -73,6 +77,8 @@ describe('loadConfig', () => {
       loginMaxPerIp: 50,
       loginWindowMs: 5 * 60_000,
       webRoot: '/srv/web',
+      outboxMaxAttempts: 5,
+      outboxRetentionMs: 72 * 3600_000,
     });
   });
 
@@ -99,6 +105,8 @@ describe('loadConfig', () => {
     [{ PUBLIC_ORIGIN: 'javascript:alert(1)' }, 'PUBLIC_ORIGIN must be an http(s) origin'],
     [{ LOGIN_MAX_PER_IP: '0' }, 'LOGIN_MAX_PER_IP must be at least 1'],
     [{ DATABASE_POOL_SIZE: 'many' }, 'DATABASE_POOL_SIZE must be a number of connections'],
+    [{ OUTBOX_MAX_ATTEMPTS: '0' }, 'OUTBOX_MAX_ATTEMPTS must be at least 1'],
+    [{ OUTBOX_RETENTION_HOURS: 'a day' }, 'OUTBOX_RETENTION_HOURS must be a number of hours'],
   ])('refuses %j with one clear line', (env, expected) => {
     const message = errorOf(env);
     expect(message).toContain(`Invalid configuration: ${expected}`);

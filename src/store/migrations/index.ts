@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../database.js';
 import { initial } from './0001-initial.js';
 import { unreadCounters } from './0002-unread-counters.js';
+import { outbox } from './0005-outbox.js';
 
 /**
  * Migrations are code, listed here in order, so they run the same from `tsx` and from
@@ -12,6 +13,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
     '0001-initial': initial(dialect),
     '0002-unread-counters': unreadCounters,
+    '0005-outbox': outbox(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

@@ -1,0 +1,63 @@
+import type { Delivered, EventType } from './events.js';
+
+/**
+ * A named consumer of domain events. The outbox writes one delivery per event it takes
+ * (in the transaction that causes the event) and calls `handle` after commit, again and
+ * again until it succeeds or runs out of attempts. Delivery is at least once: a process
+ * can die after the effect and before the outbox records it, so `handle` must be
+ * idempotent, with `idempotencyKey` for effects that cannot be repeated (e-mail).
+ */
+export interface Processor {
+  /** Lower-case words joined by dashes; shown to the admin and kept in the store. */
+  readonly name: string;
+  /** The event types it takes; no delivery is written for any other. */
+  readonly takes: readonly EventType[];
+  /**
+   * False while something it needs is down (Redis, an SMTP server): its due events wait
+   * without spending attempts, so an outage does not turn a backlog into dead letters.
+   */
+  ready?(): boolean;
+  /** Throws to ask for a retry; the error's message is kept for the admin, so no health information in it. */
+  handle(delivered: Delivered): Promise<void>;
+  /** Attempts before a delivery is dead; the outbox's setting when absent. */
+  readonly maxAttempts?: number;
+}
+
+const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/** The processors of this process, by name, and which of them take each event type. */
+export class ProcessorRegistry {
+  private readonly byName = new Map<string, Processor>();
+  private readonly byType = new Map<EventType, string[]>();
+
+  constructor(processors: readonly Processor[] = []) {
+    for (const p of processors) this.register(p);
+  }
+
+  register(p: Processor): void {
+    if (!NAME.test(p.name) || p.name.length > 64)
+      throw new Error(
+        `processor name ${JSON.stringify(p.name)} must be lower-case words joined by dashes`,
+      );
+    if (this.byName.has(p.name)) throw new Error(`processor ${p.name} is registered twice`);
+    this.byName.set(p.name, p);
+    for (const type of new Set(p.takes)) {
+      const list = this.byType.get(type) ?? [];
+      list.push(p.name);
+      this.byType.set(type, list);
+    }
+  }
+
+  get(name: string): Processor | undefined {
+    return this.byName.get(name);
+  }
+
+  all(): Processor[] {
+    return [...this.byName.values()];
+  }
+
+  /** Names of the processors that take this type (empty: the event is stored for none). */
+  takersOf(type: EventType): readonly string[] {
+    return this.byType.get(type) ?? [];
+  }
+}
