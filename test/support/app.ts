@@ -13,6 +13,8 @@ import { systemCtx } from '../../src/domain/context.js';
 import type { Role, UserRow } from '../../src/store/schema.js';
 import type { Bus } from '../../src/bus/bus.js';
 import type { GatewayOptions } from '../../src/server/realtime/gateway.js';
+import type { OutboxSettings } from '../../src/domain/events/dispatcher.js';
+import type { Processor } from '../../src/domain/events/processor.js';
 
 /** Fixture accounts hash with a low scrypt cost so the suite stays fast; production never can. */
 export const FAST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
@@ -68,6 +70,9 @@ export interface TestAppOptions {
   store?: TestStore;
   /** Real-time gateway settings, e.g. a short heartbeat so its periodic checks run within a test. */
   gateway?: Partial<GatewayOptions>;
+  /** Outbox processors of the test's own, and settings (a long poll keeps dispatch to runNow). */
+  processors?: Processor[];
+  outbox?: Partial<OutboxSettings>;
 }
 
 export interface TestApp extends App {
@@ -101,6 +106,8 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     ...(opts.bus ? { bus: opts.bus } : {}),
     ...(opts.gateway ? { gateway: opts.gateway } : {}),
+    ...(opts.processors ? { processors: opts.processors } : {}),
+    ...(opts.outbox ? { outbox: opts.outbox } : {}),
   });
   let url = '';
   if (opts.listen) {
