@@ -92,6 +92,7 @@ describe('every screen, desktop and phone', () => {
     await check(adminPage, '/admin/appointments', 'admin-appointments', 'Appointments');
     await check(adminPage, '/admin/rooms', 'admin-rooms', 'Rooms');
     await check(adminPage, '/admin/audit', 'admin-audit', 'Audit log');
+    await check(adminPage, '/admin/outbox', 'admin-outbox', 'Outbox');
   }, 180_000);
 
   it('an admin disables an account and its open session ends at once', async () => {

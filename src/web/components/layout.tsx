@@ -33,6 +33,7 @@ function navFor(role: 'patient' | 'practitioner' | 'admin'): NavItem[] {
         { to: '/admin/appointments', label: 'Appointments' },
         { to: '/admin/rooms', label: 'Rooms' },
         { to: '/admin/audit', label: 'Audit log' },
+        { to: '/admin/outbox', label: 'Outbox' },
       ];
   }
 }

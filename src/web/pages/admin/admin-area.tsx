@@ -1,6 +1,7 @@
 import { Navigate, Route, Routes } from 'react-router-dom';
 import { AdminAppointments } from './admin-appointments.js';
 import { AdminAudit } from './admin-audit.js';
+import { AdminOutbox } from './admin-outbox.js';
 import { AdminRooms } from './admin-rooms.js';
 import { AdminUsers } from './admin-users.js';
 
@@ -13,6 +14,7 @@ export function AdminArea() {
       <Route path="appointments" element={<AdminAppointments />} />
       <Route path="rooms" element={<AdminRooms />} />
       <Route path="audit" element={<AdminAudit />} />
+      <Route path="outbox" element={<AdminOutbox />} />
       <Route path="*" element={<Navigate to="users" replace />} />
     </Routes>
   );
