@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Delivered } from '../../src/domain/events/events.js';
-import type { Processor } from '../../src/domain/events/processor.js';
+import { ProcessorRegistry, type Processor } from '../../src/domain/events/processor.js';
 import type { OutboxPageWire, OutboxDeliveryWire } from '../../src/shared/outbox.js';
 import type { MessageWire } from '../../src/shared/wire.js';
 import type { TestApp } from '../support/app.js';
@@ -170,6 +170,44 @@ describe('outbox: events are written with the change that causes them', () => {
     const text = JSON.stringify(all);
     expect(text).not.toContain(reason);
     expect(text).not.toContain('See you then');
+  });
+});
+
+describe('outbox: what cannot be written', () => {
+  it('refuses an event outside a transaction, so no event can commit without its change', async () => {
+    const t = await start([]);
+    const before = (await events(t)).length;
+    await expect(
+      t.services.deps.outbox.emit(t.services.store, t.clock.now(), [
+        { type: 'room.archived', roomId: 'r', userId: 'u', archived: true },
+      ]),
+    ).rejects.toThrow(/inside the transaction/);
+    expect(await events(t)).toHaveLength(before);
+  });
+
+  it('an event rolled back with its transaction leaves nothing behind', async () => {
+    const { processor } = recorder('rolled-back', ['room.archived']);
+    const t = await start([processor]);
+    const before = (await events(t)).length;
+    await expect(
+      t.services.store.transaction(async (tx) => {
+        await t.services.deps.outbox.emit(tx, t.clock.now(), [
+          { type: 'room.archived', roomId: 'r', userId: 'u', archived: true },
+        ]);
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    expect(await events(t)).toHaveLength(before);
+    expect(await deliveries(t, 'rolled-back')).toHaveLength(0);
+  });
+
+  it('names processors once, in lower-case words', () => {
+    const ok = recorder('mail-offline', ['messages.committed']).processor;
+    const registry = new ProcessorRegistry([ok]);
+    expect(registry.takersOf('messages.committed')).toEqual(['mail-offline']);
+    expect(registry.takersOf('room.opened')).toEqual([]);
+    expect(() => registry.register(ok)).toThrow(/twice/);
+    expect(() => registry.register({ ...ok, name: 'Mail Offline' })).toThrow(/lower-case/);
   });
 });
 
