@@ -70,6 +70,8 @@ const TABLES: [string, string][] = [
   ['room_members', 'room_id'],
   ['messages', 'id'],
   ['rate_limits', 'key'],
+  ['events', 'id'],
+  ['event_deliveries', 'id'],
 ];
 
 describe.skipIf(!pgUrl)('migrate-data: SQLite practice to PostgreSQL', () => {

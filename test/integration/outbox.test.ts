@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Delivered } from '../../src/domain/events/events.js';
 import { ProcessorRegistry, type Processor } from '../../src/domain/events/processor.js';
+import { OutboxDispatcher } from '../../src/domain/events/dispatcher.js';
+import pino from 'pino';
 import type { OutboxPageWire, OutboxDeliveryWire } from '../../src/shared/outbox.js';
 import type { MessageWire } from '../../src/shared/wire.js';
 import type { TestApp } from '../support/app.js';
@@ -406,6 +408,42 @@ describe('outbox: retries, dead letters and the admin', () => {
     expect(second.nextBeforeId).toBeNull();
     const ids = [...first.deliveries, ...second.deliveries].map((d) => Number(d.id));
     expect(ids).toEqual([...ids].sort((a, b) => b - a));
+  });
+});
+
+describe('outbox: telemetry', () => {
+  it('tells an observer the lag of each delivery and each failure, dead or not', async () => {
+    const { processor, state } = recorder('observed', ['appointment.requested']);
+    const t = await start([processor], 2);
+    const clock = manualClock(t);
+    const seen = { lags: [] as number[], failed: [] as boolean[] };
+    const dispatcher = new OutboxDispatcher({
+      store: t.services.store,
+      clock,
+      log: pino({ level: 'silent' }),
+      registry: t.services.outbox.registry,
+      settings: t.services.outbox.dispatcher.settings,
+      observer: {
+        processed: (name, lags) => name === 'observed' && seen.lags.push(...lags),
+        failed: (name, dead) => name === 'observed' && seen.failed.push(dead),
+      },
+    });
+    const patient = await buildPatient(t);
+    const practitioner = await buildPractitioner(t);
+    await requestAppointment(t, patient, practitioner);
+    clock.advance(250);
+    await dispatcher.run('observed');
+    expect(seen.lags).toEqual([250]);
+    state.failing = true;
+    await requestAppointment(t, patient, practitioner);
+    await dispatcher.run('observed');
+    clock.advance(1000);
+    await dispatcher.run('observed');
+    expect(seen.failed).toEqual([false, true]);
+    // The admin's summary is where the gauges come from.
+    expect(await t.services.outbox.admin.processors()).toContainEqual(
+      expect.objectContaining({ processor: 'observed', pending: 0, dead: 1 }),
+    );
   });
 });
 
