@@ -98,8 +98,24 @@ export class EventRepository {
     return this.withEvent().where('d.id', '=', id).executeTakeFirst();
   }
 
-  /** Records a dispatch round: the successes in one statement, each failure with its next attempt. */
-  async settle(done: readonly number[], failed: readonly DeliveryFailure[], now: number) {
+  /**
+   * Records a dispatch round: the successes in one statement, each failure with its next
+   * attempt, each deferral with its new due time.
+   */
+  async settle(
+    done: readonly number[],
+    failed: readonly DeliveryFailure[],
+    deferred: readonly { id: number; until: number }[],
+    now: number,
+  ) {
+    for (const d of deferred) {
+      await this.db
+        .updateTable('event_deliveries')
+        .set({ next_attempt_at: d.until, updated_at: now })
+        .where('id', '=', d.id)
+        .where('state', '=', 'pending')
+        .execute();
+    }
     for (let i = 0; i < done.length; i += CHUNK) {
       await this.db
         .updateTable('event_deliveries')

@@ -251,6 +251,36 @@ describe('outbox: dispatch after commit', () => {
     expect((await deliveries(t, 'live-wakeup')).every((d) => d.state === 'done')).toBe(true);
   });
 
+  it('a handler may defer its delivery to a later time without spending an attempt', async () => {
+    const seen: number[] = [];
+    const t = await start([
+      {
+        name: 'quiet-period',
+        takes: ['appointment.requested'],
+        // As a notification waits out a quiet period: not before ten minutes after commit.
+        handle: (d) => {
+          seen.push(d.attempt);
+          const due = d.createdAt + 600_000;
+          return Promise.resolve(t.clock.now() < due ? { deferUntil: due } : undefined);
+        },
+      },
+    ]);
+    const clock = manualClock(t);
+    await requestAppointment(t, await buildPatient(t), await buildPractitioner(t));
+    await run(t, 'quiet-period');
+    let [row] = await deliveries(t, 'quiet-period');
+    expect(row).toMatchObject({ state: 'pending', attempts: 0 });
+    expect(row!.next_attempt_at).toBe(row!.created_at + 600_000);
+    clock.advance(599_999);
+    await run(t, 'quiet-period');
+    expect(seen).toHaveLength(1);
+    clock.advance(1);
+    await run(t, 'quiet-period');
+    expect(seen).toEqual([0, 0]);
+    [row] = await deliveries(t, 'quiet-period');
+    expect(row).toMatchObject({ state: 'done', attempts: 0 });
+  });
+
   it('a processor that is not ready keeps its deliveries waiting without spending attempts', async () => {
     const { processor, state } = recorder('waits', ['appointment.requested']);
     const t = await start([processor]);

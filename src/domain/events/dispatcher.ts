@@ -51,7 +51,8 @@ const MAX_ROUNDS = 20;
  * caller makes sure one process at a time runs a given processor (the job scheduler's
  * lock); `active` lets a round stop between two handlers when that process loses the lock.
  * Successes are marked in one statement per round; each failure gets its next attempt
- * with exponential backoff, and a delivery out of attempts is dead until an admin retries it.
+ * with exponential backoff, and a delivery out of attempts is dead until an admin retries
+ * it. A handler may also defer its delivery to a later time without spending an attempt.
  */
 export class OutboxDispatcher {
   private readonly log: Logger;
@@ -90,10 +91,11 @@ export class OutboxDispatcher {
       const done: number[] = [];
       const lags: number[] = [];
       const failed: DeliveryFailure[] = [];
+      const deferred: { id: number; until: number }[] = [];
       for (const d of due) {
         if (!active()) break;
         try {
-          await processor.handle({
+          const outcome = await processor.handle({
             deliveryId: d.id,
             eventId: d.event_id,
             idempotencyKey: `${d.event_id}:${name}`,
@@ -101,6 +103,10 @@ export class OutboxDispatcher {
             createdAt: d.created_at,
             event: JSON.parse(d.payload) as DomainEvent,
           });
+          if (outcome) {
+            deferred.push({ id: d.id, until: Math.max(outcome.deferUntil, clock.now()) });
+            continue;
+          }
           done.push(d.id);
           lags.push(clock.now() - d.created_at);
         } catch (err) {
@@ -131,8 +137,8 @@ export class OutboxDispatcher {
           observer?.failed(name, dead);
         }
       }
-      if (done.length > 0 || failed.length > 0)
-        await store.transaction((tx) => tx.events.settle(done, failed, clock.now()));
+      if (done.length + failed.length + deferred.length > 0)
+        await store.transaction((tx) => tx.events.settle(done, failed, deferred, clock.now()));
       if (done.length > 0) observer?.processed(name, lags);
       total.done += done.length;
       total.failed += failed.length;

@@ -17,10 +17,23 @@ export interface Processor {
    * without spending attempts, so an outage does not turn a backlog into dead letters.
    */
   ready?(): boolean;
-  /** Throws to ask for a retry; the error's message is kept for the admin, so no health information in it. */
-  handle(delivered: Delivered): Promise<void>;
+  /**
+   * Throws to ask for a retry; the error's message is kept for the admin, so no health
+   * information in it. It must finish in bounded time (an SMTP client with its own
+   * timeouts): the processor's next event waits for it, and so does shutdown.
+   */
+  handle(delivered: Delivered): Promise<void | Deferred>;
   /** Attempts before a delivery is dead; the outbox's setting when absent. */
   readonly maxAttempts?: number;
+}
+
+/**
+ * "Not yet": the delivery stays pending until `until` (epoch ms) without spending an
+ * attempt. For work that waits on purpose, such as a notification after a quiet period
+ * or a reminder a day later, checked again against the store when it comes due.
+ */
+export interface Deferred {
+  deferUntil: number;
 }
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
