@@ -40,7 +40,7 @@ export interface OutboxObserver {
 }
 
 /** The delay before attempt `attempts + 1`, after `attempts` failures. No jitter: one dispatcher runs each processor. */
-export function backoffMs(settings: OutboxSettings, attempts: number): number {
+function backoffMs(settings: OutboxSettings, attempts: number): number {
   return Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** Math.max(0, attempts - 1));
 }
 

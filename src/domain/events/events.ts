@@ -49,16 +49,6 @@ export type DomainEvent =
     };
 
 export type EventType = DomainEvent['type'];
-export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
-
-export const EVENT_TYPES = [
-  'messages.committed',
-  'appointment.requested',
-  'appointment.changed',
-  'room.opened',
-  'room.archived',
-  'session.ended',
-] as const satisfies readonly EventType[];
 
 /** What an event is about, for the admin's view and for finding an aggregate's events. */
 export function subjectOf(e: DomainEvent): string {

@@ -9,8 +9,8 @@ export interface OutboxJob {
   run(): Promise<void>;
 }
 
-export const dispatchJobName = (processor: string) => `outbox:${processor}`;
-export const PRUNE_JOB = 'outbox-prune';
+const dispatchJobName = (processor: string) => `outbox:${processor}`;
+const PRUNE_JOB = 'outbox-prune';
 
 /**
  * One job per processor, so a slow processor (an SMTP server taking its time) never
