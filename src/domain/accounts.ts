@@ -219,7 +219,18 @@ export class AccountService {
     filter: { role?: Role | undefined; query?: string | undefined },
   ): Promise<UserRow[]> {
     if (!isAdminOrSystem(ctx)) throw notAdmin();
-    return this.deps.store.users.list(filter);
+    const users = await this.deps.store.users.list(filter);
+    // The list shows patients' dates of birth: who looked is recorded, not what they searched.
+    await this.deps.readAudit.record(
+      auditEntry(
+        ctx,
+        this.deps.clock.now(),
+        'user.list',
+        { type: 'user', id: null },
+        { count: users.length, role: filter.role ?? null, searched: Boolean(filter.query) },
+      ),
+    );
+    return users;
   }
 
   async get(ctx: Ctx, id: string): Promise<UserRow> {

@@ -3,6 +3,7 @@ import type { AppointmentRow, AppointmentStatus, RoomRow, UserRow } from '../sto
 import type { Store } from '../store/store.js';
 import type { AppointmentWire } from '../shared/wire.js';
 import { iso } from './clock.js';
+import type { AuditAction } from '../shared/audit-actions.js';
 import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
 import { AppError, forbidden, notFound, validationFailed } from './errors.js';
@@ -176,7 +177,12 @@ export class AppointmentService {
   async get(ctx: Ctx, id: string): Promise<AppointmentWire> {
     const a = await this.deps.store.appointments.findById(id);
     if (!a || !sideOf(ctx, a)) throw notFound('Appointment');
-    return (await this.present([a]))[0]!;
+    const [presented] = await this.present([a]);
+    // The answer carries the reason: a read of health information like the list.
+    await this.deps.readAudit.record(
+      auditEntry(ctx, this.deps.clock.now(), 'appointment.read', { type: 'appointment', id }),
+    );
+    return presented!;
   }
 
   /** The caller's appointments (all of them for an admin), soonest first. */
@@ -254,7 +260,7 @@ export class AppointmentService {
   private audit(
     tx: Store,
     ctx: Ctx,
-    action: string,
+    action: AuditAction,
     targetId: string,
     at: number,
     detail: Record<string, string>,

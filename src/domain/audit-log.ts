@@ -42,6 +42,16 @@ export class AuditLogService {
     const rows = await this.deps.store.audit.list({ ...search, limit: limit + 1 });
     const page = rows.slice(0, limit);
     const events = await this.present(this.deps.store, page);
+    // Who looked at whose trail is itself worth knowing: the trail names patients.
+    await this.deps.readAudit.record(
+      auditEntry(
+        ctx,
+        this.deps.clock.now(),
+        'audit.read',
+        { type: 'audit', id: null },
+        { count: page.length, ...searchDetail(search) },
+      ),
+    );
     const last = page[page.length - 1];
     return { events, nextBeforeId: rows.length > limit && last ? String(last.id) : null };
   }
@@ -60,14 +70,7 @@ export class AuditLogService {
           clock.now(),
           'audit.export',
           { type: 'audit', id: null },
-          {
-            rows: rows.length,
-            actorId: search.actorId ?? null,
-            action: search.action ?? null,
-            targetId: search.targetId ?? null,
-            from: search.from !== undefined ? iso(search.from) : null,
-            to: search.to !== undefined ? iso(search.to) : null,
-          },
+          { rows: rows.length, ...searchDetail(search) },
         ),
       );
       const lines = [CSV_COLUMNS.join(',')];
@@ -112,6 +115,16 @@ export class AuditLogService {
       detail: parseDetail(r.detail),
     }));
   }
+}
+
+function searchDetail(search: AuditSearch) {
+  return {
+    actorId: search.actorId ?? null,
+    action: search.action ?? null,
+    targetId: search.targetId ?? null,
+    from: search.from !== undefined ? iso(search.from) : null,
+    to: search.to !== undefined ? iso(search.to) : null,
+  };
 }
 
 function parseDetail(raw: string | null): AuditEventWire['detail'] {

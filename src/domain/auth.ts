@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { SessionRow, UserRow } from '../store/schema.js';
+import { auditEntry } from './context.js';
 import type { Deps } from './deps.js';
 import { AppError } from './errors.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -42,15 +43,12 @@ export class AuthService {
       ip.count >= loginLimits.perIp ? ip.resetAt : 0,
     );
     if (blockedUntil > 0) {
-      await store.audit.record({
-        at: now,
-        actorId: null,
-        actorRole: null,
-        action: 'auth.login_throttled',
-        targetType: 'user',
-        targetId: (await store.users.findByEmail(email))?.id ?? null,
-        ip: meta.ip,
-      });
+      await store.audit.record(
+        auditEntry({ actor: null, ip: meta.ip }, now, 'auth.login_throttled', {
+          type: 'user',
+          id: (await store.users.findByEmail(email))?.id ?? null,
+        }),
+      );
       throw new AppError('rate_limited', 'Too many sign-in attempts. Please wait and try again.', {
         retryAfterSeconds: Math.max(1, Math.ceil((blockedUntil - now) / 1000)),
       });
@@ -64,16 +62,15 @@ export class AuthService {
       // morning of correct sign-ins must not lock the office out.
       await store.rateLimits.hit(emailKey, now, loginLimits.windowMs);
       await store.rateLimits.hit(ipKey, now, loginLimits.windowMs);
-      await store.audit.record({
-        at: now,
-        actorId: user?.id ?? null,
-        actorRole: user?.role ?? null,
-        action: 'auth.login_failed',
-        targetType: 'user',
-        targetId: user?.id ?? null,
-        ip: meta.ip,
-        detail: { reason: !user ? 'unknown_email' : !ok ? 'wrong_password' : 'disabled' },
-      });
+      await store.audit.record(
+        auditEntry(
+          { actor: user ?? null, ip: meta.ip },
+          now,
+          'auth.login_failed',
+          { type: 'user', id: user?.id ?? null },
+          { reason: !user ? 'unknown_email' : !ok ? 'wrong_password' : 'disabled' },
+        ),
+      );
       throw new AppError('invalid_credentials', 'The email or password is not right');
     }
 
@@ -92,15 +89,12 @@ export class AuthService {
       if (meta.replaces) await tx.sessions.delete(meta.replaces.id_hash);
       await tx.sessions.insert(session);
       await tx.rateLimits.clear(emailKey);
-      await tx.audit.record({
-        at: now,
-        actorId: user.id,
-        actorRole: user.role,
-        action: 'auth.login',
-        targetType: 'session',
-        targetId: session.id_hash.slice(0, 12),
-        ip: meta.ip,
-      });
+      await tx.audit.record(
+        auditEntry({ actor: user, ip: meta.ip }, now, 'auth.login', {
+          type: 'session',
+          id: session.id_hash.slice(0, 12),
+        }),
+      );
     });
     return { user, session, token };
   }
@@ -144,18 +138,15 @@ export class AuthService {
     const idHash = auth.session.id_hash;
     await this.deps.store.transaction(async (tx) => {
       await tx.sessions.delete(idHash);
-      await tx.audit.record({
-        at: now,
-        actorId: auth.user.id,
-        actorRole: auth.user.role,
-        action: 'auth.session_expired',
-        targetType: 'session',
-        targetId: idHash.slice(0, 12),
-        ip: null,
-      });
       await this.deps.outbox.emit(tx, now, [
         { type: 'session.ended', userId: auth.user.id, sessionIds: [idHash], reason: 'expired' },
       ]);
+      await tx.audit.record(
+        auditEntry({ actor: auth.user, ip: null }, now, 'auth.session_expired', {
+          type: 'session',
+          id: idHash.slice(0, 12),
+        }),
+      );
     });
     this.deps.bus.publish({
       t: 'session.ended',
@@ -198,15 +189,12 @@ export class AuthService {
           reason: 'logout',
         },
       ]);
-      await tx.audit.record({
-        at: now,
-        actorId: auth.user.id,
-        actorRole: auth.user.role,
-        action: 'auth.logout',
-        targetType: 'session',
-        targetId: auth.session.id_hash.slice(0, 12),
-        ip,
-      });
+      await tx.audit.record(
+        auditEntry({ actor: auth.user, ip }, now, 'auth.logout', {
+          type: 'session',
+          id: auth.session.id_hash.slice(0, 12),
+        }),
+      );
     });
     this.deps.bus.publish({
       t: 'session.ended',

@@ -1,3 +1,4 @@
+import type { AuditAction } from '../shared/audit-actions.js';
 import type { AuditEntry } from '../store/audit-repository.js';
 import type { Role } from '../store/schema.js';
 
@@ -19,18 +20,24 @@ export const systemCtx = (ip: string | null = null): Ctx => ({
   ip,
 });
 
-/** An audit entry for something the context's actor did: who and from where come with it. */
+/** Who an audit row names: a signed-in actor, or nobody yet (a refused sign-in, say). */
+export type AuditCtx = Pick<Ctx, 'ip'> & { actor: Pick<Actor, 'id' | 'role'> | null };
+
+/**
+ * An audit entry for something the context's actor did: who and from where come with it.
+ * The only way rows are built; the audit module (domain/audit/) writes them.
+ */
 export function auditEntry(
-  ctx: Ctx,
+  ctx: AuditCtx,
   at: number,
-  action: string,
+  action: AuditAction,
   target: { type: string; id: string | null } | null,
   detail?: AuditEntry['detail'],
 ): AuditEntry {
   return {
     at,
-    actorId: ctx.actor.id,
-    actorRole: ctx.actor.role,
+    actorId: ctx.actor?.id ?? null,
+    actorRole: ctx.actor?.role ?? null,
     action,
     targetType: target?.type ?? null,
     targetId: target?.id ?? null,

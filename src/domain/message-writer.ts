@@ -3,7 +3,7 @@ import type { MessageRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { AuditEntry } from '../store/audit-repository.js';
 import type { MessageWire } from '../shared/wire.js';
-import type { Ctx } from './context.js';
+import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
 import { AppError, notFound } from './errors.js';
 import { GroupCommit } from './group-commit.js';
@@ -137,16 +137,15 @@ export class MessageWriter {
       existing.set(key, row);
       rows.push(row);
       touched.add(p.roomId);
-      audit.push({
-        at: now,
-        actorId: senderId,
-        actorRole: p.ctx.actor.role,
-        action: 'message.send',
-        targetType: 'room',
-        targetId: p.roomId,
-        ip: p.ctx.ip,
-        detail: { seq: row.seq, messageId: row.id },
-      });
+      audit.push(
+        auditEntry(
+          p.ctx,
+          now,
+          'message.send',
+          { type: 'room', id: p.roomId },
+          { seq: row.seq, messageId: row.id },
+        ),
+      );
       return { ok: true, row, created: true };
     });
     await tx.messages.insertMany(rows);

@@ -2,6 +2,7 @@ import type { RoomListRow } from '../store/room-repository.js';
 import type { RoomRow } from '../store/schema.js';
 import type { AdminRoomWire, PractitionerWire, RoomWire, UnreadWire } from '../shared/wire.js';
 import { iso } from './clock.js';
+import type { AuditAction } from '../shared/audit-actions.js';
 import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
 import { AppError, forbidden, notFound, validationFailed } from './errors.js';
@@ -48,7 +49,7 @@ export class RoomService {
   private async auditPreviews(
     ctx: Ctx,
     rooms: RoomWire[],
-    action: string,
+    action: AuditAction,
     targetId: string,
     targetType: string,
   ): Promise<void> {
@@ -176,6 +177,16 @@ export class RoomService {
     ]);
     const userById = new Map(users.map((u) => [u.id, u]));
     const apptById = new Map(appointments.map((a) => [a.id, a]));
+    // Metadata only, but it says who sees whom: the admin's look is recorded like any other.
+    await this.deps.readAudit.record(
+      auditEntry(
+        ctx,
+        this.deps.clock.now(),
+        'room.admin_list',
+        { type: 'room', id: null },
+        { count: rooms.length, offset: page.offset },
+      ),
+    );
     return rooms.map((r) => {
       const a = apptById.get(r.appointment_id);
       return {

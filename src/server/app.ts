@@ -24,6 +24,8 @@ import type { Config } from './config.js';
 import { adminRoutes } from './http/admin/admin.routes.js';
 import { adminRoomsRoutes } from './http/admin/admin-rooms.routes.js';
 import { adminOutboxRoutes } from './http/admin/outbox.routes.js';
+import { adminAuditRoutes } from './http/admin/admin-audit.routes.js';
+import { auditAnchorJob } from './audit-jobs.js';
 import { authRoutes } from './http/auth/auth.routes.js';
 import { filesRoutes } from './http/files.routes.js';
 import { appointmentsRoutes } from './http/appointments/appointments.routes.js';
@@ -160,7 +162,20 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     staticCSP: false,
     uiConfig: { deepLinking: false },
   });
-  registerErrorHandling(app);
+  registerErrorHandling(app, (request, refused) =>
+    services.denials.record(
+      {
+        actor: request.auth ? { id: request.auth.user.id, role: request.auth.user.role } : null,
+        ip: request.ip,
+      },
+      refused,
+    ),
+  );
+  // Each process throttles its own refusals; each writes what it held back.
+  const deniedFlush = setInterval(() => {
+    services.denials.flush().catch((err: unknown) => log.warn({ err }, 'access.denied flush'));
+  }, 60_000);
+  deniedFlush.unref();
   registerSecurity(app, config, services.auth);
 
   // An attacker could search for valid URLs if 404 handling is not rate limited.
@@ -174,6 +189,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(adminRoutes(services));
   await app.register(adminRoomsRoutes(services));
   await app.register(adminOutboxRoutes(services));
+  await app.register(adminAuditRoutes(services));
   await app.register(filesRoutes(services));
   await app.register(appointmentsRoutes(services));
   await app.register(roomsRoutes(services));
@@ -187,7 +203,16 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     database,
     databaseUrl: config.databaseUrl,
     log,
-    jobs: [expiredSessionSweep(services.deps)],
+    jobs: [
+      expiredSessionSweep(services.deps),
+      auditAnchorJob({
+        store: services.store,
+        signer: services.auditSigner,
+        clock: services.clock,
+        log,
+        everyMs: config.auditAnchorMs,
+      }),
+    ],
   });
   // Processors run after commit, in the one process that holds the runner lock.
   for (const job of outboxJobs({
@@ -204,6 +229,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     gateway,
     jobs,
     close: async () => {
+      clearInterval(deniedFlush);
       await jobs.stop();
       await gateway.shutdown();
       await app.close();

@@ -59,10 +59,18 @@ const envSchema = z.object({
   WEB_ROOT: z.string().optional(),
   OUTBOX_MAX_ATTEMPTS: wholeNumber('a number of attempts', 1, 100).default(10),
   OUTBOX_RETENTION_HOURS: wholeNumber('a number of hours', 1, 24 * 366).default(24),
+  AUDIT_SIGNING_KEY: z
+    .string()
+    .refine((v) => /^[A-Za-z0-9+/]{43}=?$/.test(v) && Buffer.from(v, 'base64').length === 32, {
+      message: 'must be 32 bytes in base64 (openssl rand -base64 32)',
+    })
+    .optional(),
+  AUDIT_ANCHOR_MINUTES: minutes().default(60),
+  AUDIT_DENIED_PER_MINUTE: wholeNumber('a number of rows', 1, 10_000).default(10),
 });
 
 /** Variables whose values must never be echoed, even in an error message. */
-const SECRET_VARIABLES = new Set(['DEMO_PASSWORD']);
+const SECRET_VARIABLES = new Set(['DEMO_PASSWORD', 'AUDIT_SIGNING_KEY']);
 
 /** The value as it may be shown: secrets hidden, credentials in URLs masked. */
 function shownValue(name: string, value: string): string {
@@ -93,6 +101,10 @@ export type Config = {
   webRoot: string | undefined;
   outboxMaxAttempts: number;
   outboxRetentionMs: number;
+  /** Ed25519 seed for audit checkpoints; unset: a key file (see domain/audit/checkpoint.ts). */
+  auditSigningKey: string | undefined;
+  auditAnchorMs: number;
+  auditDeniedPerMinute: number;
 };
 
 export class ConfigError extends Error {}
@@ -137,5 +149,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webRoot: e.WEB_ROOT,
     outboxMaxAttempts: e.OUTBOX_MAX_ATTEMPTS,
     outboxRetentionMs: e.OUTBOX_RETENTION_HOURS * 3600_000,
+    auditSigningKey: e.AUDIT_SIGNING_KEY,
+    auditAnchorMs: e.AUDIT_ANCHOR_MINUTES * 60_000,
+    auditDeniedPerMinute: e.AUDIT_DENIED_PER_MINUTE,
   };
 }

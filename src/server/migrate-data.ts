@@ -1,11 +1,13 @@
 import { pathToFileURL } from 'node:url';
 import { sql, type Kysely } from 'kysely';
 import { migrateToLatest, openDatabase, type Database } from '../store/database.js';
+import { installAuditGuard, removeAuditGuard } from '../store/migrations/0004-audit-chain.js';
 
 /**
  * Copies a practice from its SQLite file to PostgreSQL, every table and row as it is
- * (ids, audit ids, timestamps, files), in one transaction on the target: either the
- * whole practice arrives or nothing does.
+ * (ids, audit ids with their hash chain, timestamps, files), in one transaction on the
+ * target: either the whole practice arrives or nothing does. The copied chain verifies
+ * on the target, and checkpoints taken before the copy still hold.
  *
  *   npm run migrate-data -- --from sqlite:./data/carechat.db --to postgres://…
  *
@@ -59,8 +61,12 @@ export async function migrateData(opts: MigrateDataOptions): Promise<Map<string,
           throw new MigrateDataError(
             `the target is not empty (${filled.join(', ')} hold rows); pass --force to replace its contents`,
           );
-        // Children first.
+        // Children first. The audit table refuses deletes; replacing a practice lifts its
+        // guard by name, inside this transaction, and restores it.
+        const raw = tx as unknown as Kysely<unknown>;
+        await removeAuditGuard(raw, 'postgres');
         for (const t of [...tables].reverse()) await tx.deleteFrom(t.name).execute();
+        await installAuditGuard(raw, 'postgres');
         progress(`target emptied (${filled.join(', ')})`);
       }
       for (const t of tables) {

@@ -3,6 +3,9 @@ import type { Bus } from '../bus/bus.js';
 import { AccountService } from '../domain/accounts.js';
 import { AuthService } from '../domain/auth.js';
 import { AuditWriter } from '../domain/audit-writer.js';
+import { loadCheckpointSigner, type CheckpointSigner } from '../domain/audit/checkpoint.js';
+import { AccessDenials } from '../domain/audit/denied.js';
+import { AuditIntegrityService } from '../domain/audit/integrity.js';
 import { AppointmentService } from '../domain/appointments.js';
 import { MessageFeed } from '../domain/conversations/feed.js';
 import { MessageService } from '../domain/messages.js';
@@ -44,6 +47,10 @@ export interface Services {
   feed: MessageFeed;
   dashboard: (ctx: Ctx) => Promise<Dashboard>;
   outbox: { registry: ProcessorRegistry; dispatcher: OutboxDispatcher; admin: OutboxAdmin };
+  /** Refused requests, written to the trail as access.denied (throttled). */
+  denials: AccessDenials;
+  auditSigner: CheckpointSigner;
+  auditIntegrity: AuditIntegrityService;
 }
 
 export function buildServices(opts: {
@@ -60,9 +67,10 @@ export function buildServices(opts: {
 }): Services {
   const store = Store.from(opts.database);
   const registry = new ProcessorRegistry([liveWakeups(opts.bus), ...(opts.processors ?? [])]);
+  const readAudit = new AuditWriter(store);
   const deps: Deps = {
     store,
-    readAudit: new AuditWriter(store),
+    readAudit,
     outbox: new Outbox(registry),
     clock: opts.clock,
     bus: opts.bus,
@@ -92,6 +100,10 @@ export function buildServices(opts: {
     },
     observer: opts.outboxObserver,
   });
+  const auditSigner = loadCheckpointSigner({
+    signingKey: opts.config.auditSigningKey,
+    databaseUrl: opts.config.databaseUrl,
+  });
   return {
     ...opts,
     store,
@@ -104,5 +116,8 @@ export function buildServices(opts: {
     feed: new MessageFeed(deps, messages.deliveries),
     dashboard: (ctx) => dashboard.get(ctx),
     outbox: { registry, dispatcher, admin: new OutboxAdmin(deps, registry) },
+    denials: new AccessDenials(readAudit, opts.clock, opts.config.auditDeniedPerMinute),
+    auditSigner,
+    auditIntegrity: new AuditIntegrityService(deps, auditSigner),
   };
 }

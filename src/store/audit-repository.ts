@@ -1,4 +1,8 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { AuditAction } from '../shared/audit-actions.js';
+import { chainHash, GENESIS_HASH } from './audit-chain.js';
+import type { Dialect } from './database.js';
+import { installAuditGuard, removeAuditGuard } from './migrations/0004-audit-chain.js';
 import type { AuditEventsTable, DB } from './schema.js';
 
 export type AuditRow = Selectable<AuditEventsTable>;
@@ -7,7 +11,7 @@ export interface AuditEntry {
   at: number;
   actorId: string | null;
   actorRole: string | null;
-  action: string;
+  action: AuditAction;
   targetType?: string | null;
   targetId?: string | null;
   ip?: string | null;
@@ -25,30 +29,116 @@ export interface AuditFilter {
   limit: number;
 }
 
+export interface ChainHead {
+  id: number;
+  hash: string;
+}
+
+/** The PostgreSQL advisory lock that orders every append to one store's chain. */
+const CHAIN_LOCK = 'carechat:audit-chain';
+
+/**
+ * The audit table and its one ordered writer. Rows are only ever appended, each linked to
+ * the one before by its hash (store/audit-chain.ts); the table's triggers refuse UPDATE
+ * and DELETE. Domain code reaches this through the audit module (domain/audit/), never by
+ * building rows itself.
+ */
 export class AuditRepository {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly dialect: Dialect,
+  ) {}
 
   async record(e: AuditEntry): Promise<void> {
     await this.recordMany([e]);
   }
 
+  /**
+   * Appends rows to the chain. Inside a transaction they commit or roll back with it;
+   * outside one they get a transaction of their own. Either way the chain's head is taken
+   * once per call, so a group-committed batch of reads pays for one lock.
+   */
   async recordMany(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.db
-      .insertInto('audit_events')
-      .values(
-        entries.map((e) => ({
-          at: e.at,
-          actor_id: e.actorId,
-          actor_role: e.actorRole,
-          action: e.action,
-          target_type: e.targetType ?? null,
-          target_id: e.targetId ?? null,
-          ip: e.ip ?? null,
-          detail: e.detail ? JSON.stringify(e.detail) : null,
-        })),
-      )
+    if (this.db.isTransaction) return this.append(this.db, entries);
+    await this.db.transaction().execute((trx) => this.append(trx, entries));
+  }
+
+  private async append(trx: Kysely<DB>, entries: readonly AuditEntry[]): Promise<void> {
+    // On PostgreSQL every process appends to the same chain: a transaction-scoped lock
+    // (keyed by schema, like the job runner's) makes them take turns, held until commit
+    // so the next writer reads a head that has committed. Audit rows are the last thing a
+    // transaction writes, so this is the last lock it takes and cannot close a cycle.
+    // SQLite has one writer connection; its transactions are already in turn.
+    if (this.dialect === 'postgres') {
+      await sql`select pg_advisory_xact_lock(hashtext(${CHAIN_LOCK}), hashtext(current_schema()))`.execute(
+        trx,
+      );
+    }
+    let { id, hash } = (await headOf(trx)) ?? { id: 0, hash: GENESIS_HASH };
+    const rows = entries.map((e) => {
+      id += 1;
+      const fields = {
+        id,
+        at: e.at,
+        actor_id: e.actorId,
+        actor_role: e.actorRole,
+        action: e.action,
+        target_type: e.targetType ?? null,
+        target_id: e.targetId ?? null,
+        ip: e.ip ?? null,
+        detail: e.detail ? JSON.stringify(e.detail) : null,
+      };
+      const row = { ...fields, prev_hash: hash, hash: chainHash(hash, fields) };
+      hash = row.hash;
+      return row;
+    });
+    await trx.insertInto('audit_events').values(rows).execute();
+  }
+
+  /** The newest row's id and hash, or undefined for an empty trail. */
+  head(): Promise<ChainHead | undefined> {
+    return headOf(this.db);
+  }
+
+  /** Rows in chain order after `afterId`, for walking the chain. */
+  chainPage(afterId: number, limit: number): Promise<AuditRow[]> {
+    return this.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
       .execute();
+  }
+
+  findById(id: number): Promise<AuditRow | undefined> {
+    return this.db.selectFrom('audit_events').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /**
+   * The one privileged way to empty the trail (the demo reset): inside the caller's
+   * transaction, lift the append-only guard, delete every row, restore the guard. Nothing
+   * is hidden: the new chain starts with a row that names the head it replaced.
+   */
+  async resetChain(at: number): Promise<void> {
+    if (!this.db.isTransaction) throw new Error('resetChain needs a transaction');
+    const old = await headOf(this.db);
+    const db = this.db as unknown as Kysely<unknown>;
+    await removeAuditGuard(db, this.dialect);
+    await this.db.deleteFrom('audit_events').execute();
+    await installAuditGuard(db, this.dialect);
+    await this.append(this.db, [
+      {
+        at,
+        actorId: 'system',
+        actorRole: 'admin',
+        action: 'audit.chain_reset',
+        targetType: 'audit',
+        targetId: null,
+        detail: { previousHeadId: old?.id ?? null, previousHeadHash: old?.hash ?? null },
+      },
+    ]);
   }
 
   list(f: AuditFilter): Promise<AuditRow[]> {
@@ -61,4 +151,14 @@ export class AuditRepository {
     if (f.beforeId !== undefined) q = q.where('id', '<', f.beforeId);
     return q.execute();
   }
+}
+
+async function headOf(db: Kysely<DB>): Promise<ChainHead | undefined> {
+  const row = await db
+    .selectFrom('audit_events')
+    .select(['id', 'hash'])
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { id: Number(row.id), hash: row.hash ?? '' } : undefined;
 }

@@ -66,6 +66,9 @@ export interface AuditEventsTable {
   target_id: string | null;
   ip: string | null;
   detail: string | null;
+  /** The hash chain (migration 0004): the row before's hash, and this row's. */
+  prev_hash: string | null;
+  hash: string | null;
 }
 
 export type AppointmentStatus = 'requested' | 'accepted' | 'declined' | 'cancelled';

@@ -30,7 +30,7 @@ export class Store {
   ) {
     this.users = new UserRepository(db);
     this.sessions = new SessionRepository(db);
-    this.audit = new AuditRepository(db);
+    this.audit = new AuditRepository(db, dialect);
     this.rateLimits = new RateLimitRepository(db);
     this.appointments = new AppointmentRepository(db);
     this.rooms = new RoomRepository(db, dialect);
@@ -47,8 +47,12 @@ export class Store {
       .execute((trx: Transaction<DB>) => fn(new Store(trx, this.dialect)));
   }
 
-  /** Empties every table (demo reset), children before parents. */
-  async resetAll(): Promise<void> {
+  /**
+   * Empties every table (demo reset), children before parents. The audit trail is
+   * append-only, so it goes by its one named privileged path, and the new chain's first
+   * row says that a reset happened and which head it replaced.
+   */
+  async resetAll(at: number = Date.now()): Promise<void> {
     await this.transaction(async (tx) => {
       for (const table of [
         'event_deliveries',
@@ -57,12 +61,12 @@ export class Store {
         'room_members',
         'rooms',
         'appointments',
-        'audit_events',
         'sessions',
         'rate_limits',
       ] as const) {
         await tx.db.deleteFrom(table).execute();
       }
+      await tx.audit.resetChain(at);
       await tx.db.updateTable('users').set({ photo_file_id: null }).execute();
       await tx.db.deleteFrom('users').execute();
       await tx.db.deleteFrom('files').execute();

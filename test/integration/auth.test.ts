@@ -362,11 +362,12 @@ describe('disabling an account', () => {
 });
 
 describe('malformed input', () => {
-  it('answers broken JSON with problem+json 400 and writes nothing', async () => {
+  it('answers broken JSON with problem+json 400, changes nothing and records only the refusal', async () => {
     const app = await start();
     const user = await app.createUser('patient');
     const client = await app.login(user);
     const before = [await countRows(app, 'sessions'), await countRows(app, 'audit_events')];
+    const newest = (await app.services.store.audit.head())!.id;
     for (const url of ['/api/auth/login', '/api/auth/logout']) {
       const res = await app.app.inject({
         method: 'POST',
@@ -382,9 +383,20 @@ describe('malformed input', () => {
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.json()).toMatchObject({ status: 400, code: 'validation_failed' });
     }
-    expect([await countRows(app, 'sessions'), await countRows(app, 'audit_events')]).toEqual(
-      before,
-    );
+    // Two refusals, each an access.denied row saying what was asked, never what was sent.
+    expect([await countRows(app, 'sessions'), await countRows(app, 'audit_events')]).toEqual([
+      before[0],
+      before[1]! + 2,
+    ]);
+    const added = (await app.services.store.audit.chainPage(newest, 10)).map((r) => ({
+      action: r.action,
+      route: (JSON.parse(r.detail!) as { route: string }).route,
+      sent: r.detail!.includes('x@example.com'),
+    }));
+    expect(added).toEqual([
+      { action: 'access.denied', route: '/api/auth/login', sent: false },
+      { action: 'access.denied', route: '/api/auth/logout', sent: false },
+    ]);
     // The session survived the broken logout.
     expect((await client.get('/api/auth/session')).statusCode).toBe(200);
   });

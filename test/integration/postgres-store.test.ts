@@ -119,11 +119,11 @@ describe(`store on ${onPostgres ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(unread.get(roomId)).toBe(1);
     expect(await store.users.count()).toBe(2);
     await store.audit.recordMany([
-      { at: 1, actorId: patientId, actorRole: 'patient', action: 'a.one' },
-      { at: 2, actorId: patientId, actorRole: 'patient', action: 'a.two', detail: { n: 1 } },
+      { at: 1, actorId: patientId, actorRole: 'patient', action: 'room.view' },
+      { at: 2, actorId: patientId, actorRole: 'patient', action: 'room.list', detail: { n: 1 } },
     ]);
     const audit = await store.audit.list({ actorId: patientId, limit: 10 });
-    expect(audit.map((a) => a.action)).toEqual(['a.two', 'a.one']);
+    expect(audit.map((a) => a.action)).toEqual(['room.list', 'room.view']);
     expect(typeof audit[0]!.id).toBe('number');
     expect(audit[0]!.id).toBeGreaterThan(audit[1]!.id);
     expect(typeof audit[0]!.at).toBe('number');

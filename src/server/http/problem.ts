@@ -118,12 +118,57 @@ function isStoreUnavailable(error: unknown): boolean {
   );
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+/**
+ * Refusals that say someone asked for what they may not have: a resource that is not
+ * theirs (indistinguishable from one that does not exist), a forged or stale request, a
+ * move the rules do not allow, input the server would not take. Each is written to the
+ * audit trail (throttled there); unauthenticated, rate-limited and server errors are not.
+ */
+const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'not_found',
+  'forbidden',
+  'csrf_invalid',
+  'origin_refused',
+  'invalid_transition',
+  'validation_failed',
+]);
+
+/** What a refused request asked for, from its route: never its body or query string. */
+export interface RefusedRequest {
+  code: ErrorCode;
+  method: string;
+  route: string | null;
+  targetId: string | null;
+}
+
+export type OnRefused = (request: FastifyRequest, refused: RefusedRequest) => Promise<void>;
+
+const ID_LIKE = /^[\w.:-]{1,100}$/;
+
+function refusedOf(request: FastifyRequest, err: AppError): RefusedRequest {
+  const params = (request.params ?? {}) as Record<string, unknown>;
+  const id = params.id ?? Object.values(params)[0];
+  return {
+    code: err.code,
+    method: request.method,
+    route: request.routeOptions.url ?? null,
+    // Only what looks like an id: a parameter that fails validation may hold anything.
+    targetId: typeof id === 'string' && ID_LIKE.test(id) ? id : null,
+  };
+}
+
+export function registerErrorHandling(app: FastifyInstance, onRefused?: OnRefused): void {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
     let appError = toAppError(error, request);
     const retry = reply.getHeader('retry-after');
     if (appError.code === 'rate_limited' && retry !== undefined) {
       appError = new AppError('rate_limited', appError.title, { retryAfterSeconds: Number(retry) });
+    }
+    if (onRefused && REFUSALS.has(appError.code)) {
+      // The refusal is answered either way; a trail that cannot be written is logged.
+      await onRefused(request, refusedOf(request, appError)).catch((err: unknown) =>
+        request.log.warn({ err }, 'could not record a refused request'),
+      );
     }
     return sendProblem(reply, appError);
   });
