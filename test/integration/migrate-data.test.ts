@@ -6,7 +6,9 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDemoPractice } from '../../src/server/demo.js';
 import { migrateData } from '../../src/server/migrate-data.js';
+import { verifyChain } from '../../src/domain/audit/verify.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
+import { Store } from '../../src/store/store.js';
 import { createTestStore, startTestApp, type TestStore } from '../support/app.js';
 
 const pgUrl = process.env.TEST_DATABASE_URL?.startsWith('postgres')
@@ -98,6 +100,17 @@ describe.skipIf(!pgUrl)('migrate-data: SQLite practice to PostgreSQL', () => {
     expect(copied.get('rooms')).toBeGreaterThanOrEqual(5);
     expect(copied.get('audit_events')).toBeGreaterThan(0);
     expect([...copied.keys()].sort()).toEqual(TABLES.map(([t]) => t).sort());
+    // The audit rows came with their hashes: the copy's chain verifies, to the same head.
+    const [srcChain, dstChain] = await Promise.all([
+      verifyChain(Store.from(src)),
+      verifyChain(Store.from(dst)),
+    ]);
+    expect(srcChain.ok).toBe(true);
+    expect(dstChain).toEqual({
+      ok: true,
+      checked: copied.get('audit_events'),
+      head: srcChain.head,
+    });
 
     // The practice runs on the copy: Carol signs in with her password and sees her rooms.
     const app = await startTestApp({ store: target });
