@@ -104,6 +104,11 @@ export function buildServices(opts: {
     signingKey: opts.config.auditSigningKey,
     databaseUrl: opts.config.databaseUrl,
   });
+  if (auditSigner.source === 'ephemeral') {
+    opts.log.warn(
+      'AUDIT_SIGNING_KEY is not set and no key file could be written: audit checkpoints signed by this process will not verify after it restarts',
+    );
+  }
   return {
     ...opts,
     store,

@@ -41,13 +41,19 @@ const signedText = (c: Pick<Checkpoint, 'format' | 'headId' | 'headHash' | 'at' 
 // PKCS#8 wrapping of a raw 32-byte Ed25519 seed (RFC 8410).
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
+/** Where the key came from: the environment, a key file, or (neither usable) this process only. */
+export type KeySource = 'env' | 'file' | 'ephemeral';
+
 export class CheckpointSigner {
   private readonly privateKey: KeyObject;
   private readonly publicKey: KeyObject;
   readonly keyId: string;
   readonly publicKeyBase64: string;
 
-  constructor(seed: Buffer) {
+  constructor(
+    seed: Buffer,
+    readonly source: KeySource = 'env',
+  ) {
     if (seed.length !== 32) throw new Error('the audit signing key must be 32 bytes');
     this.privateKey = createPrivateKey({
       key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]),
@@ -100,7 +106,9 @@ export function defaultKeyFile(databaseUrl: string): string {
 /**
  * The server's signing key: AUDIT_SIGNING_KEY (base64 of 32 random bytes) when set, which
  * every process of a deployment must share; otherwise a key file made on first use,
- * readable by the server's user only.
+ * readable by the server's user only. Where no file can be written (a read-only install)
+ * the key lives in this process alone, and the caller warns: the trail itself is
+ * unaffected, but its checkpoints stop verifying at the next restart.
  */
 export function loadCheckpointSigner(opts: {
   signingKey: string | undefined;
@@ -108,17 +116,20 @@ export function loadCheckpointSigner(opts: {
 }): CheckpointSigner {
   if (opts.signingKey) return new CheckpointSigner(Buffer.from(opts.signingKey, 'base64'));
   const file = defaultKeyFile(opts.databaseUrl);
+  const fromFile = () =>
+    new CheckpointSigner(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'), 'file');
   try {
-    return new CheckpointSigner(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'));
+    return fromFile();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  mkdirSync(dirname(file), { recursive: true });
   try {
+    mkdirSync(dirname(file), { recursive: true });
     // 'wx': two processes starting together agree on whichever key was written first.
     writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') return new CheckpointSigner(randomBytes(32), 'ephemeral');
   }
-  return new CheckpointSigner(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'));
+  return fromFile();
 }

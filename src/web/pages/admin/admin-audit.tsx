@@ -4,6 +4,7 @@ import { Empty, ErrorState, Loading, PageHeader } from '../../components/ui.js';
 import { api, errorMessage } from '../../lib/api.js';
 import { formatDateTime } from '../../lib/format.js';
 import { useDocumentTitle, useResource } from '../../lib/hooks.js';
+import { AuditIntegrity } from './audit-integrity.js';
 
 interface Filters {
   action: string;
@@ -77,6 +78,7 @@ export function AdminAudit() {
           </a>
         }
       />
+      <AuditIntegrity />
       <form className="filters" onSubmit={apply} aria-label="Filter the audit log">
         {field('action', 'Action (e.g. auth.login)')}
         {field('actorId', 'User id')}
