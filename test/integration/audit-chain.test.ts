@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditAnchorJob } from '../../src/server/audit-jobs.js';
 import type { Checkpoint } from '../../src/domain/audit/checkpoint.js';
 import type { AuditVerdictWire } from '../../src/shared/audit-wire.js';
 import { chainHash } from '../../src/store/audit-chain.js';
@@ -118,6 +121,38 @@ describe('the audit hash chain', () => {
       ['--checkpoint', tempJsonFile(cp)],
     );
     expect(other.code).toBe(1);
+  });
+
+  it('anchors the head in the log at intervals, as a checkpoint the command line accepts', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const job = auditAnchorJob({
+      store: t.services.store,
+      signer: t.services.auditSigner,
+      clock: t.clock,
+      log: pino({ level: 'info' }, sink),
+      everyMs: 60_000,
+    });
+    await job.run();
+    await job.run(); // the head did not move: nothing new to anchor
+    await requestAppointment(t, patient, doctor);
+    await job.run();
+    expect(lines).toHaveLength(2);
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; auditCheckpoint: Checkpoint });
+    expect(logged.map((l) => l.msg)).toEqual(['audit chain head', 'audit chain head']);
+    const head = (await t.services.store.audit.head())!;
+    expect(logged[1]!.auditCheckpoint).toMatchObject({
+      headId: String(head.id),
+      headHash: head.hash,
+    });
+    // The log line itself, saved to a file, is what audit:verify takes.
+    const cli = await runAuditVerify(cliEnv(), ['--checkpoint', tempJsonFile(logged[0])]);
+    expect(cli.code, cli.stderr).toBe(0);
   });
 
   it('hides nothing when the guard is lifted by hand: an edited row breaks the chain, cut-off rows break the checkpoint', async () => {
