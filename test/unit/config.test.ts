@@ -79,6 +79,9 @@ describe('loadConfig', () => {
       webRoot: '/srv/web',
       outboxMaxAttempts: 5,
       outboxRetentionMs: 72 * 3600_000,
+      auditSigningKey: undefined,
+      auditAnchorMs: 60 * 60_000,
+      auditDeniedPerMinute: 10,
     });
   });
 
@@ -122,6 +125,27 @@ describe('loadConfig', () => {
     const redis = errorOf({ REDIS_URL: 'https://user:s3cret@cache:6379' });
     expect(redis).not.toContain('s3cret');
     expect(redis).toContain('***@cache');
+  });
+
+  it('takes the audit settings, and never echoes the signing key', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({})).toMatchObject({
+      auditSigningKey: undefined,
+      auditAnchorMs: 60 * 60_000,
+      auditDeniedPerMinute: 10,
+    });
+    expect(
+      loadConfig({
+        AUDIT_SIGNING_KEY: key,
+        AUDIT_ANCHOR_MINUTES: '5',
+        AUDIT_DENIED_PER_MINUTE: '3',
+      }),
+    ).toMatchObject({ auditSigningKey: key, auditAnchorMs: 5 * 60_000, auditDeniedPerMinute: 3 });
+    const short = errorOf({ AUDIT_SIGNING_KEY: 'c2hvcnQta2V5' });
+    expect(short).toBe(
+      'Invalid configuration: AUDIT_SIGNING_KEY must be 32 bytes in base64 (openssl rand -base64 32)',
+    );
+    expect(errorOf({ AUDIT_DENIED_PER_MINUTE: '0' })).toContain('AUDIT_DENIED_PER_MINUTE');
   });
 
   it('keeps a value with a line break on one line', () => {
