@@ -7,7 +7,14 @@ import type { AuditEventsTable, DB } from './schema.js';
 
 export type AuditRow = Selectable<AuditEventsTable>;
 
+declare const builtByAuditEntry: unique symbol;
+
+/**
+ * One row to append. Only `auditEntry(ctx, at, action, target, detail)` (domain/context.ts)
+ * makes these, from the acting context: the brand keeps rows from being built by hand.
+ */
 export interface AuditEntry {
+  readonly [builtByAuditEntry]: true;
   at: number;
   actorId: string | null;
   actorRole: string | null;
@@ -128,17 +135,17 @@ export class AuditRepository {
     await removeAuditGuard(db, this.dialect);
     await this.db.deleteFrom('audit_events').execute();
     await installAuditGuard(db, this.dialect);
-    await this.append(this.db, [
-      {
-        at,
-        actorId: 'system',
-        actorRole: 'admin',
-        action: 'audit.chain_reset',
-        targetType: 'audit',
-        targetId: null,
-        detail: { previousHeadId: old?.id ?? null, previousHeadHash: old?.hash ?? null },
-      },
-    ]);
+    // The store's own row, so built here: the domain's helper is out of the store's reach.
+    const entry: Omit<AuditEntry, typeof builtByAuditEntry> = {
+      at,
+      actorId: 'system',
+      actorRole: 'admin',
+      action: 'audit.chain_reset',
+      targetType: 'audit',
+      targetId: null,
+      detail: { previousHeadId: old?.id ?? null, previousHeadHash: old?.hash ?? null },
+    };
+    await this.append(this.db, [entry as AuditEntry]);
   }
 
   list(f: AuditFilter): Promise<AuditRow[]> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { auditEntry } from '../../src/domain/context.js';
 import { migrateToLatest, openDatabase, type Database } from '../../src/store/database.js';
 import { Store } from '../../src/store/store.js';
 import { createTestStore, startTestApp, type TestStore } from '../support/app.js';
@@ -118,9 +119,10 @@ describe(`store on ${onPostgres ? 'PostgreSQL' : 'SQLite'}`, () => {
     const unread = await store.rooms.unreadForUser(patientId);
     expect(unread.get(roomId)).toBe(1);
     expect(await store.users.count()).toBe(2);
+    const who = { actor: { id: patientId, role: 'patient' as const }, ip: null };
     await store.audit.recordMany([
-      { at: 1, actorId: patientId, actorRole: 'patient', action: 'room.view' },
-      { at: 2, actorId: patientId, actorRole: 'patient', action: 'room.list', detail: { n: 1 } },
+      auditEntry(who, 1, 'room.view', null),
+      auditEntry(who, 2, 'room.list', null, { n: 1 }),
     ]);
     const audit = await store.audit.list({ actorId: patientId, limit: 10 });
     expect(audit.map((a) => a.action)).toEqual(['room.list', 'room.view']);
