@@ -22,7 +22,7 @@ interface Window {
 const WINDOW_MS = 60_000;
 // Past this many callers in one window everyone shares one budget, so a flood from many
 // addresses cannot grow the map (or the trail) without bound either.
-const MAX_KEYS = 10_000;
+const MAX_KEYS = 1_000;
 
 /**
  * Records refused access as `access.denied`, throttled so that probing cannot flood the
@@ -34,7 +34,7 @@ export class AccessDenials {
   private readonly windows = new Map<string, Window>();
 
   constructor(
-    private readonly writer: AuditWriter,
+    private readonly writer: Pick<AuditWriter, 'record'>,
     private readonly clock: Clock,
     private readonly perMinute: number,
   ) {}
