@@ -36,7 +36,6 @@ export const AUDIT_ACTIONS = [
   'message.send',
   'dashboard.read_recent_messages',
   'realtime.connect',
-  'realtime.replay',
   // Outbox (the admin's retries of events)
   'outbox.retry',
   'outbox.retry_dead',
