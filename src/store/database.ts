@@ -152,6 +152,10 @@ async function runMigrations(
     db: database.db,
     provider: migrationProvider(database.dialect),
     ...(migrationTableSchema ? { migrationTableSchema } : {}),
+    // Migrations written side by side land in any order: a store that already ran a later
+    // one (0005) still takes an earlier one that arrived after it (0004). They touch
+    // different tables, so running them out of order is safe.
+    allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
