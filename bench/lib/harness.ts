@@ -115,7 +115,7 @@ export async function withCarechat<T>(
 async function verify(server: CarechatProcess, seeded: SeedFile): Promise<Running['verified']> {
   const login = await fetch(`${server.origin}/api/auth/login`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', origin: server.origin },
     body: JSON.stringify({ email: seeded.emails.patient, password: seeded.password }),
   });
   const last = seeded.pairs[seeded.pairs.length - 1]!;

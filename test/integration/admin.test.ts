@@ -359,6 +359,7 @@ describe('audit trail', () => {
       await t.app.inject({
         method: 'POST',
         url: '/api/auth/login',
+        headers: { origin: t.config.publicOrigin },
         payload: { email: `paging${i}@example.com`, password: 'wrong password here' },
         remoteAddress: `198.51.100.${i + 10}`,
       });
@@ -492,10 +493,11 @@ describe('/api/me', () => {
     const res = await t.app.inject({
       method: 'PATCH',
       url: '/api/me',
-      headers: { cookie: me.cookie },
+      headers: { cookie: me.cookie, origin: t.config.publicOrigin },
       payload: { name: 'Forged' },
     });
     expect(res.statusCode).toBe(403);
+    expect(res.json()).toMatchObject({ code: 'csrf_invalid' });
     expect((await me.get('/api/me')).json()).toMatchObject({ name: user.name });
   });
 });

@@ -23,6 +23,7 @@ function login(app: TestApp, email: string, password: string, remoteAddress = '1
   return app.app.inject({
     method: 'POST',
     url: '/api/auth/login',
+    headers: { origin: app.config.publicOrigin },
     payload: { email, password },
     remoteAddress,
   });
@@ -99,7 +100,7 @@ describe('login', () => {
     const res = await app.app.inject({
       method: 'POST',
       url: '/api/auth/login',
-      headers: { cookie: old.cookie },
+      headers: { cookie: old.cookie, origin: app.config.publicOrigin },
       payload: { email: user.email, password: TEST_PASSWORD },
     });
     expect(res.statusCode).toBe(200);
@@ -145,6 +146,7 @@ describe('login', () => {
     const res = await app.app.inject({
       method: 'POST',
       url: '/api/auth/login',
+      headers: { origin: app.config.publicOrigin },
       payload: { email: 'a@example.com' },
     });
     expect(res.statusCode).toBe(400);
@@ -376,6 +378,7 @@ describe('malformed input', () => {
           cookie: client.cookie,
           'x-csrf-token': client.csrfToken,
           'content-type': 'application/json',
+          origin: app.config.publicOrigin,
         },
         payload: '{"email": "x@example.com", "password": ',
       });
@@ -409,7 +412,7 @@ describe('malformed input', () => {
       const res = await app.app.inject({
         method: 'POST',
         url: '/api/auth/login',
-        headers: { 'content-type': type },
+        headers: { 'content-type': type, origin: app.config.publicOrigin },
         payload: JSON.stringify({ email: user.email, password: TEST_PASSWORD }),
       });
       expect(res.statusCode).toBe(415);

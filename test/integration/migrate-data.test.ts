@@ -38,6 +38,7 @@ async function demoSqlitePractice(): Promise<TestStore> {
   await app.app.inject({
     method: 'POST',
     url: '/api/auth/login',
+    headers: { origin: app.config.publicOrigin },
     payload: { email: 'carol.anderson@example.com', password: 'wrong password!' },
   });
   await app.stop();

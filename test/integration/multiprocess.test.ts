@@ -109,7 +109,12 @@ function http(base: string, cookie: string, csrf: string) {
     post: (path: string, body: unknown) =>
       fetch(`${base}${path}`, {
         method: 'POST',
-        headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+        headers: {
+          cookie,
+          'x-csrf-token': csrf,
+          'content-type': 'application/json',
+          origin: ORIGIN,
+        },
         body: JSON.stringify(body),
       }),
     get: (path: string) => fetch(`${base}${path}`, { headers: { cookie } }),

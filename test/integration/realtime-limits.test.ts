@@ -11,7 +11,10 @@ afterEach(async () => {
   await Promise.all(sockets.splice(0).map((s) => s.close()));
 });
 
-async function open(t: TestApp, opts: { cookie?: string; origin?: string }): Promise<WsClient> {
+async function open(
+  t: TestApp,
+  opts: { cookie?: string; origin?: string | null },
+): Promise<WsClient> {
   const ws = await WsClient.connect(t.url, opts);
   sockets.push(ws);
   return ws;
@@ -41,6 +44,16 @@ describe('refused connections and commands', () => {
       expect((await ws.closed).code).toBe(CloseCode.originRefused);
       expect(ws.frames).toEqual([]);
     }
+  });
+
+  it('refuses a socket without an Origin with 4403, even with a valid session', async () => {
+    const patient = await t.login(await t.createUser('patient'));
+    const ws = await open(t, { cookie: patient.cookie, origin: null });
+    expect((await ws.closed).code).toBe(CloseCode.originRefused);
+    expect(ws.frames).toEqual([]);
+    // The same session from the app's own page is let in.
+    const own = await open(t, { cookie: patient.cookie });
+    await own.nextOf('hello');
   });
 
   it('refuses a socket without a session, or with a dead one, with 4401', async () => {

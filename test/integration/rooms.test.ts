@@ -110,6 +110,7 @@ describe('only the two participants can see or touch a room', () => {
       const res = await t.app.inject({
         method,
         url,
+        headers: { origin: t.config.publicOrigin },
         ...(body ? { payload: body as Record<string, unknown> } : {}),
       });
       expect(res.statusCode, `${method} ${url}`).toBe(401);

@@ -83,6 +83,35 @@ describe('CSRF protection', () => {
     expect(await stillSignedIn(client)).toBe(true);
   });
 
+  it('refuses a request with neither Origin nor Sec-Fetch-Site, even with the right token', async () => {
+    const client = await freshClient();
+    const res = await logout(client, { 'x-csrf-token': client.csrfToken });
+    expect(res.statusCode).toBe(403);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ code: 'origin_refused' });
+    expect(await stillSignedIn(client)).toBe(true);
+    // A sign-in without either makes no session either.
+    const user = await t.createUser('patient');
+    const login = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: user.email, password: TEST_PASSWORD },
+    });
+    expect(login.statusCode).toBe(403);
+    expect(login.json()).toMatchObject({ code: 'origin_refused' });
+    expect(login.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('accepts Sec-Fetch-Site: same-origin without an Origin', async () => {
+    const client = await freshClient();
+    const res = await logout(client, {
+      'sec-fetch-site': 'same-origin',
+      'x-csrf-token': client.csrfToken,
+    });
+    expect(res.statusCode).toBe(204);
+    expect(await stillSignedIn(client)).toBe(false);
+  });
+
   it('refuses a cross-site sign-in (login CSRF) and makes no session', async () => {
     const user = await t.createUser('patient');
     const res = await t.app.inject({
@@ -163,7 +192,11 @@ describe('security headers', () => {
 
 describe('deny by default', () => {
   it('answers an API route without a session with 401 problem+json', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/auth/logout' });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/logout',
+      headers: { origin: ORIGIN },
+    });
     expect(res.statusCode).toBe(401);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.json()).toMatchObject({ code: 'unauthenticated', status: 401 });
@@ -175,7 +208,7 @@ describe('oversized bodies', () => {
     const res = await t.app.inject({
       method: 'POST',
       url: '/api/auth/login',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', origin: ORIGIN },
       payload: JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(300 * 1024) }),
     });
     expect(res.statusCode).toBe(413);

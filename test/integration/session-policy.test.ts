@@ -11,6 +11,7 @@ describe('the session tells clients its idle timeout', () => {
     const login = await t.app.inject({
       method: 'POST',
       url: '/api/auth/login',
+      headers: { origin: t.config.publicOrigin },
       payload: { email: user.email, password: 'correct horse battery' },
     });
     expect(login.json<{ idleTimeoutSeconds: number }>().idleTimeoutSeconds).toBe(1800);

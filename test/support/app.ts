@@ -141,6 +141,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       const res = await built.app.inject({
         method: 'POST',
         url: '/api/auth/login',
+        headers: { origin: config.publicOrigin },
         payload: { email: user.email, password },
       });
       if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
@@ -161,7 +162,10 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   return testApp;
 }
 
-/** A signed-in caller: injects requests with its cookie and CSRF token. */
+/**
+ * A signed-in caller: injects requests with its cookie and CSRF token, and the Origin a
+ * browser on the app's own page would send.
+ */
 export class TestClient {
   constructor(
     private readonly built: App,
@@ -182,7 +186,11 @@ export class TestClient {
     return this.built.app.inject({
       method,
       url,
-      headers: { cookie: this.cookie, 'x-csrf-token': this.csrfToken },
+      headers: {
+        cookie: this.cookie,
+        'x-csrf-token': this.csrfToken,
+        origin: this.built.services.config.publicOrigin,
+      },
       ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
     });
   }

@@ -111,7 +111,8 @@ export class WsClient {
     baseUrl: string,
     opts: {
       cookie?: string;
-      origin?: string;
+      /** Defaults to the app's own origin, as a browser on its page sends; null sends none. */
+      origin?: string | null;
       headers?: Record<string, string>;
       /** false: never answer the server's pings, like a peer whose network vanished. */
       autoPong?: boolean;
@@ -119,7 +120,7 @@ export class WsClient {
   ): Promise<WsClient> {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.cookie) headers.cookie = opts.cookie;
-    headers.origin = opts.origin ?? baseUrl;
+    if (opts.origin !== null) headers.origin = opts.origin ?? baseUrl;
     let tcp: net.Socket | undefined;
     const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/ws`, {
       headers,

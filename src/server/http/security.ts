@@ -1,5 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
 import helmet from '@fastify/helmet';
 import type { Authenticated, AuthService } from '../../domain/auth.js';
 import type { Ctx } from '../../domain/context.js';
@@ -18,6 +23,10 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     auth: Authenticated | null;
+  }
+  interface FastifyInstance {
+    /** The one limit for requests that find nothing; see registerProbeLimit. */
+    probeLimit: preHandlerAsyncHookHandler;
   }
 }
 
@@ -39,15 +48,27 @@ export function ctxOf(request: FastifyRequest): Ctx {
 
 /**
  * Cross-site requests are refused before anything else runs: a browser always sends
- * Origin on a cross-origin POST, and Sec-Fetch-Site on every request. Clients that are
- * not browsers send neither and are held to the CSRF token instead.
+ * Origin on a cross-origin POST, and Sec-Fetch-Site on every request. A state-changing
+ * request with neither is refused too: the CSRF token alone would otherwise be the only
+ * defence, and every client that is not a browser can send an Origin just as easily.
  */
 export function originAllowed(request: FastifyRequest, allowed: ReadonlySet<string>): boolean {
   const origin = request.headers.origin;
   if (origin !== undefined) return allowed.has(origin);
   const site = request.headers['sec-fetch-site'];
-  if (site !== undefined) return site === 'same-origin' || site === 'none';
-  return true;
+  return site === 'same-origin' || site === 'none';
+}
+
+/**
+ * A WebSocket upgrade must name an allowed Origin. Browsers always send one on an
+ * upgrade, and cookies ride along cross-site, so a missing one is never a real page.
+ */
+export function websocketOriginAllowed(
+  request: FastifyRequest,
+  allowed: ReadonlySet<string>,
+): boolean {
+  const origin = request.headers.origin;
+  return origin !== undefined && allowed.has(origin);
 }
 
 function tokensEqual(a: string, b: string): boolean {
@@ -56,8 +77,29 @@ function tokensEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** Requests that find nothing, per caller and minute, before they answer 429. */
+export const PROBE_LIMIT_PER_MINUTE = 60;
+
+/**
+ * An attacker could search for valid URLs if 404 handling is not rate limited. Unknown
+ * routes and the admin area answered to a non-admin share one counter, so a prober cannot
+ * tell them apart by when the 429 comes. It counts per session (per address only for
+ * callers without one): staff and patients often share one address, and one curious
+ * patient must not lock a colleague out.
+ */
+function registerProbeLimit(app: FastifyInstance): void {
+  const limit = app.rateLimit({
+    max: PROBE_LIMIT_PER_MINUTE,
+    timeWindow: 60_000,
+    keyGenerator: (request) =>
+      request.auth ? `probe:session:${request.auth.session.id_hash}` : `probe:ip:${request.ip}`,
+  });
+  app.decorate('probeLimit', limit);
+}
+
 export function registerSecurity(app: FastifyInstance, config: Config, auth: AuthService): void {
   const cookieName = sessionCookieName(config);
+  registerProbeLimit(app);
 
   void app.register(helmet, {
     contentSecurityPolicy: {

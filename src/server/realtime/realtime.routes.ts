@@ -7,7 +7,7 @@ import { CloseCode } from '../../shared/events.js';
 import type { Authenticated } from '../../domain/auth.js';
 import type { Services } from '../services.js';
 import { idParams, problemResponses } from '../http/schemas.js';
-import { authOf, originAllowed } from '../http/security.js';
+import { authOf, websocketOriginAllowed } from '../http/security.js';
 import { parseCommand } from './commands.js';
 import { decodeCursorId, type Connection, type Sink } from './connection.js';
 import type { Gateway } from './gateway.js';
@@ -51,7 +51,7 @@ export const realtimeRoutes =
       { websocket: true, config: { public: true }, schema: { hide: true } },
       (socket, request) => {
         // Read per upgrade, like the HTTP check: with PORT=0 the public origin is only known after listen.
-        if (!originAllowed(request, new Set([services.config.publicOrigin])))
+        if (!websocketOriginAllowed(request, new Set([services.config.publicOrigin])))
           return socket.close(CloseCode.originRefused, 'Origin not allowed');
         const auth = request.auth;
         if (!auth) return socket.close(CloseCode.unauthenticated, 'Not signed in');
