@@ -34,43 +34,50 @@ export class AuthService {
     const now = clock.now();
     const emailKey = `login:account:${email.trim().toLowerCase()}`;
     const ipKey = `login:ip:${meta.ip ?? 'unknown'}`;
-    const [account, ip] = await Promise.all([
-      store.rateLimits.peek(emailKey, now, loginLimits.windowMs),
-      store.rateLimits.peek(ipKey, now, loginLimits.windowMs),
-    ]);
-    const blockedUntil = Math.max(
-      account.count >= loginLimits.perAccount ? account.resetAt : 0,
-      ip.count >= loginLimits.perIp ? ip.resetAt : 0,
-    );
-    if (blockedUntil > 0) {
-      await store.audit.record(
-        auditEntry({ actor: null, ip: meta.ip }, now, 'auth.login_throttled', {
-          type: 'user',
-          id: (await store.users.findByEmail(email))?.id ?? null,
-        }),
-      );
-      throw new AppError('rate_limited', 'Too many sign-in attempts. Please wait and try again.', {
-        retryAfterSeconds: Math.max(1, Math.ceil((blockedUntil - now) / 1000)),
+    const throttled = (resetAt: number) =>
+      new AppError('rate_limited', 'Too many sign-in attempts. Please wait and try again.', {
+        retryAfterSeconds: Math.max(1, Math.ceil((resetAt - now) / 1000)),
       });
+
+    // The attempt is counted against the account before the password is checked, so
+    // attempts sent all at once cannot each slip in under the limit; a correct password
+    // clears the count. An account over its limit is refused even with the right password.
+    const account = await store.rateLimits.hit(emailKey, now, loginLimits.windowMs);
+    if (account.count > loginLimits.perAccount) {
+      await store.audit.record(
+        auditEntry(
+          { actor: null, ip: meta.ip },
+          now,
+          'auth.login_throttled',
+          { type: 'user', id: (await store.users.findByEmail(email))?.id ?? null },
+          { limit: 'account' },
+        ),
+      );
+      throw throttled(account.resetAt);
     }
 
     const user = await store.users.findByEmail(email);
     this.dummyHash ??= hashPassword('not a real password', this.deps.passwordParams);
     const ok = await verifyPassword(password, user?.password_hash ?? (await this.dummyHash));
     if (!user || !ok || user.disabled_at !== null) {
-      // Only failures count: a practice's staff often share one address, and a busy
-      // morning of correct sign-ins must not lock the office out.
-      await store.rateLimits.hit(emailKey, now, loginLimits.windowMs);
-      await store.rateLimits.hit(ipKey, now, loginLimits.windowMs);
+      // Only failures count against the address, and the address limit only ever refuses
+      // failures: a practice's staff share one address, and neither a busy morning of
+      // sign-ins nor one person's (or an intruder's) failures there may lock the office out.
+      const ip = await store.rateLimits.hit(ipKey, now, loginLimits.windowMs);
+      const overAddressLimit = ip.count > loginLimits.perIp;
       await store.audit.record(
         auditEntry(
           { actor: user ?? null, ip: meta.ip },
           now,
           'auth.login_failed',
           { type: 'user', id: user?.id ?? null },
-          { reason: !user ? 'unknown_email' : !ok ? 'wrong_password' : 'disabled' },
+          {
+            reason: !user ? 'unknown_email' : !ok ? 'wrong_password' : 'disabled',
+            ...(overAddressLimit ? { limit: 'address' } : {}),
+          },
         ),
       );
+      if (overAddressLimit) throw throttled(ip.resetAt);
       throw new AppError('invalid_credentials', 'The email or password is not right');
     }
 

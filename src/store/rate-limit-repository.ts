@@ -22,9 +22,17 @@ export class RateLimitRepository {
     return { count: row.count, resetAt: row.window_start + windowMs };
   }
 
-  async hit(key: string, now: number, windowMs: number): Promise<void> {
+  /**
+   * Counts one attempt and answers the count including it, in one statement: attempts
+   * that arrive together each see their own number, so none slips in under the limit.
+   */
+  async hit(
+    key: string,
+    now: number,
+    windowMs: number,
+  ): Promise<{ count: number; resetAt: number }> {
     const expired = now - windowMs;
-    await this.db
+    const row = await this.db
       .insertInto('rate_limits')
       .values({ key, window_start: now, count: 1 })
       .onConflict((oc) =>
@@ -43,7 +51,9 @@ export class RateLimitRepository {
             .end(),
         })),
       )
-      .execute();
+      .returning(['count', 'window_start'])
+      .executeTakeFirstOrThrow();
+    return { count: row.count, resetAt: row.window_start + windowMs };
   }
 
   async clear(key: string): Promise<void> {

@@ -4,6 +4,7 @@ import { ManualClock } from '../../src/domain/clock.js';
 import { systemCtx } from '../../src/domain/context.js';
 import { hashToken } from '../../src/domain/auth.js';
 import { TEST_PASSWORD, startTestApp, type TestApp } from '../support/app.js';
+import { detailOf } from '../support/factories.js';
 
 const MINUTE = 60_000;
 
@@ -201,18 +202,58 @@ describe('login throttling', () => {
     }
   });
 
-  it('blocks an address after LOGIN_MAX_PER_IP failed attempts across many accounts', async () => {
-    const app = await start({ LOGIN_MAX_PER_IP: '4', LOGIN_MAX_PER_ACCOUNT: '100' });
+  it('throttles failures from an address after LOGIN_MAX_PER_IP, but never a correct password', async () => {
+    const app = await start({
+      LOGIN_MAX_PER_IP: '4',
+      LOGIN_MAX_PER_ACCOUNT: '100',
+      LOGIN_WINDOW_MINUTES: '15',
+    });
     const user = await app.createUser('patient');
+    const colleague = await app.createUser('practitioner');
     for (let i = 0; i < 4; i += 1) {
       const res = await login(app, `guess${i}@example.com`, 'wrong password here', '192.0.2.7');
       expect(res.statusCode).toBe(401);
     }
-    const blocked = await login(app, user.email, TEST_PASSWORD, '192.0.2.7');
-    expect(blocked.statusCode).toBe(429);
-    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
-    // The same account from another address still signs in.
-    expect((await login(app, user.email, TEST_PASSWORD, '192.0.2.8')).statusCode).toBe(200);
+    // Past the limit, every further failure from that address is refused with 429,
+    // unknown accounts and wrong passwords of real ones alike.
+    for (const email of ['guess9@example.com', user.email]) {
+      const blocked = await login(app, email, 'wrong password here', '192.0.2.7');
+      expect(blocked.statusCode).toBe(429);
+      expect(blocked.json()).toMatchObject({ code: 'rate_limited' });
+      const retryAfter = Number(blocked.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+      expect(sessionCookie(blocked)).toBeUndefined();
+    }
+    // The office behind that address is not locked out: correct passwords sign in.
+    for (const person of [user, colleague]) {
+      const ok = await login(app, person.email, TEST_PASSWORD, '192.0.2.7');
+      expect(ok.statusCode).toBe(200);
+      expect(sessionCookie(ok)).toBeDefined();
+    }
+    // Still throttled for failures until the window ends; another address never was.
+    expect((await login(app, user.email, 'wrong again', '192.0.2.7')).statusCode).toBe(429);
+    expect((await login(app, user.email, 'wrong again', '192.0.2.8')).statusCode).toBe(401);
+    app.clock.advance(15 * MINUTE + 1000);
+    expect((await login(app, user.email, 'wrong again', '192.0.2.7')).statusCode).toBe(401);
+    // Each throttled failure is in the audit trail as a failure, marked with the limit.
+    const failed = await auditActions(app, 'auth.login_failed');
+    expect(failed.filter((r) => detailOf(r).limit === 'address')).toHaveLength(3);
+  });
+
+  it('holds the account limit when wrong passwords arrive all at once', async () => {
+    const app = await start({ LOGIN_MAX_PER_ACCOUNT: '3', LOGIN_MAX_PER_IP: '1000' });
+    const user = await app.createUser('patient');
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        login(app, user.email, `wrong password ${i}`, `10.1.0.${i + 1}`),
+      ),
+    );
+    const statuses = results.map((r) => r.statusCode).sort();
+    // Exactly three attempts were checked against the password; the rest were refused unread.
+    expect(statuses.filter((s) => s === 401)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(9);
+    expect(await auditActions(app, 'auth.login_failed')).toHaveLength(3);
   });
 });
 
