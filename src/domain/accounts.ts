@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Role, UserRow, UserUpdate } from '../store/schema.js';
-import { workingHoursSchema, type WorkingHours } from '../shared/wire.js';
+import {
+  outOfOfficeSchema,
+  personNameSchema,
+  specialtySchema,
+  workingHoursSchema,
+  type WorkingHours,
+} from '../shared/wire.js';
 import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
 import { AppError, forbidden, notFound, validationFailed } from './errors.js';
 import { hashPassword, passwordProblem } from './passwords.js';
+import { parseField } from './validate.js';
 
 export const emailSchema = z
   .string()
@@ -44,14 +51,14 @@ const SELF_EDITABLE = new Set<keyof AccountChanges>(['name', 'workingHours', 'ou
 // not exist, so nobody can probe for it.
 const notAdmin = () => notFound('Page');
 
-const NAME_MAX = 200;
+const checkName = (raw: string): string => parseField(personNameSchema, raw, 'name');
 
-function checkName(raw: string): string {
-  const name = raw.trim();
-  if (!name) throw validationFailed('Name is required', 'name');
-  if ([...name].length > NAME_MAX)
-    throw validationFailed(`Name must be at most ${NAME_MAX} characters`, 'name');
-  return name;
+/** Optional text: the text policy, and empty means none. */
+function checkSpecialty(raw: string | null | undefined): string | null {
+  return raw ? parseField(specialtySchema, raw, 'specialty') || null : null;
+}
+function checkOutOfOffice(raw: string | null | undefined): string | null {
+  return raw ? parseField(outOfOfficeSchema, raw, 'outOfOffice') || null : null;
 }
 
 function checkWorkingHours(value: WorkingHours | null | undefined): void {
@@ -90,9 +97,9 @@ export class AccountService {
       name,
       password_hash: hash,
       date_of_birth: input.dateOfBirth ?? null,
-      specialty: input.role === 'practitioner' ? input.specialty?.trim() || null : null,
+      specialty: input.role === 'practitioner' ? checkSpecialty(input.specialty) : null,
       working_hours: input.workingHours ? JSON.stringify(input.workingHours) : null,
-      out_of_office: input.outOfOffice ?? null,
+      out_of_office: checkOutOfOffice(input.outOfOffice),
       photo_file_id: input.photoFileId ?? null,
       disabled_at: null,
       created_at: now,
@@ -142,12 +149,13 @@ export class AccountService {
         set.email = email.data;
         set.email_lower = email.data.toLowerCase();
       }
-      if (changes.specialty !== undefined) set.specialty = changes.specialty?.trim() || null;
+      if (changes.specialty !== undefined) set.specialty = checkSpecialty(changes.specialty);
       if (changes.dateOfBirth !== undefined) set.date_of_birth = changes.dateOfBirth;
       if (changes.workingHours !== undefined) {
         set.working_hours = changes.workingHours ? JSON.stringify(changes.workingHours) : null;
       }
-      if (changes.outOfOffice !== undefined) set.out_of_office = changes.outOfOffice || null;
+      if (changes.outOfOffice !== undefined)
+        set.out_of_office = checkOutOfOffice(changes.outOfOffice);
       if (changes.disabled !== undefined)
         set.disabled_at = changes.disabled ? (user.disabled_at ?? now) : null;
       await tx.users.update(id, set);

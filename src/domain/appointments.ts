@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { AppointmentRow, AppointmentStatus, RoomRow, UserRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
-import type { AppointmentWire } from '../shared/wire.js';
+import {
+  APPOINTMENT_MAX_YEARS_AHEAD,
+  appointmentNoteSchema,
+  appointmentReasonSchema,
+  type AppointmentWire,
+} from '../shared/wire.js';
 import { iso } from './clock.js';
 import type { AuditAction } from '../shared/audit-actions.js';
 import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
 import { AppError, forbidden, notFound, validationFailed } from './errors.js';
 import { presentPerson } from './presenters.js';
-
-export const REASON_MAX = 500;
+import { parseField } from './validate.js';
 
 export type AppointmentAction = 'accept' | 'decline' | 'cancel';
 
@@ -34,8 +38,11 @@ function sideOf(ctx: Ctx, a: AppointmentRow): 'patient' | 'practitioner' | 'admi
   return null;
 }
 
-export function cleanText(s: string): string {
-  return s.replace(/\r\n?/g, '\n').normalize('NFC').trim();
+/** The latest start an appointment requested at `now` may have. */
+export function latestStart(now: number): number {
+  const latest = new Date(now);
+  latest.setUTCFullYear(latest.getUTCFullYear() + APPOINTMENT_MAX_YEARS_AHEAD);
+  return latest.getTime();
 }
 
 export class AppointmentService {
@@ -50,11 +57,12 @@ export class AppointmentService {
     if (Number.isNaN(startsAt)) throw validationFailed('Enter a valid date and time', 'startsAt');
     const now = this.deps.clock.now();
     if (startsAt <= now) throw new AppError('appointment_in_past', 'Choose a time in the future');
-    const reason = cleanText(input.reason);
-    if (!reason)
-      throw validationFailed('Tell the practitioner what the appointment is about', 'reason');
-    if ([...reason].length > REASON_MAX)
-      throw validationFailed(`The reason must be at most ${REASON_MAX} characters`, 'reason');
+    if (startsAt > latestStart(now))
+      throw validationFailed(
+        `Choose a time at most ${APPOINTMENT_MAX_YEARS_AHEAD} years ahead`,
+        'startsAt',
+      );
+    const reason = parseField(appointmentReasonSchema, input.reason, 'reason');
     const row: AppointmentRow = {
       id: randomUUID(),
       patient_id: ctx.actor.id,
@@ -107,9 +115,8 @@ export class AppointmentService {
   ): Promise<AppointmentWire> {
     const rule = transitions[action];
     const now = this.deps.clock.now();
-    const cleanNote = note === undefined ? undefined : cleanText(note) || null;
-    if (cleanNote && [...cleanNote].length > REASON_MAX)
-      throw validationFailed(`The note must be at most ${REASON_MAX} characters`, 'note');
+    const cleanNote =
+      note === undefined ? undefined : parseField(appointmentNoteSchema, note, 'note') || null;
     let room: RoomRow | undefined;
     const updated = await this.deps.store.transaction(async (tx) => {
       const a = await tx.appointments.findById(id);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { multiLineText, singleLineText } from './text.js';
 
 /** Wire shapes shared by the server (validation, OpenAPI) and the web app (types). */
 
@@ -54,6 +55,19 @@ export type PractitionerWire = z.infer<typeof practitionerSchema>;
 
 export const appointmentStatusSchema = z.enum(['requested', 'accepted', 'declined', 'cancelled']);
 export type AppointmentStatus = z.infer<typeof appointmentStatusSchema>;
+
+/** Most characters in an appointment's reason, and in an accept/decline/cancel note. */
+export const REASON_MAX = 500;
+export const appointmentReasonSchema = multiLineText({
+  label: 'Reason',
+  max: REASON_MAX,
+  required: true,
+  emptyMessage: 'Tell the practitioner what the appointment is about',
+});
+/** Empty means no note. */
+export const appointmentNoteSchema = multiLineText({ label: 'Note', max: REASON_MAX });
+/** How far ahead an appointment may be requested. */
+export const APPOINTMENT_MAX_YEARS_AHEAD = 2;
 
 export const appointmentSchema = z.object({
   id: z.string(),
@@ -117,21 +131,14 @@ export type RoomWire = z.infer<typeof roomSchema>;
 
 export const uuidSchema = z.uuid();
 
-/** Bodies: trimmed, NFC, 1..10,000 characters, no control characters but newline and tab. */
+/** Bodies: the text policy (shared/text.ts) for multi-line text, 1..10,000 characters. */
 export const MESSAGE_MAX = 10_000;
-export const messageBodySchema = z
-  .string()
-  .transform((s) => s.replace(/\r\n?/g, '\n').normalize('NFC').trim())
-  .superRefine((s, ctx) => {
-    const length = [...s].length;
-    if (length === 0) ctx.addIssue({ code: 'custom', message: 'Message is empty' });
-    if (length > MESSAGE_MAX)
-      ctx.addIssue({ code: 'custom', message: `Message is longer than ${MESSAGE_MAX} characters` });
-    // C1 too (U+0080..U+009F): U+009B is a terminal escape just like ESC [.
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/.test(s))
-      ctx.addIssue({ code: 'custom', message: 'Message contains control characters' });
-  });
+export const messageBodySchema = multiLineText({
+  label: 'Message',
+  max: MESSAGE_MAX,
+  required: true,
+  emptyMessage: 'Message is empty',
+});
 
 export const sendMessageSchema = z.object({ clientId: uuidSchema, body: messageBodySchema });
 
@@ -143,8 +150,17 @@ export type UnreadWire = z.infer<typeof unreadSchema>;
 
 // ---- Accounts: the caller's own (/api/me) and the admin area (/api/admin/*) ----
 
-const personName = z.string().trim().min(1, 'Name is required').max(200);
-const outOfOfficeText = z.string().max(1000).nullable();
+export const NAME_MAX = 200;
+export const OUT_OF_OFFICE_MAX = 1000;
+export const personNameSchema = singleLineText({ label: 'Name', max: NAME_MAX, required: true });
+export const specialtySchema = singleLineText({ label: 'Specialty', max: 200 });
+/** Empty means none (stored as null). */
+export const outOfOfficeSchema = multiLineText({
+  label: 'Out-of-office notice',
+  max: OUT_OF_OFFICE_MAX,
+});
+const personName = personNameSchema;
+const outOfOfficeText = outOfOfficeSchema.nullable();
 
 /** A user as the admin area lists them. */
 export const adminUserSchema = userSchema.extend({
@@ -165,7 +181,7 @@ export const adminCreateUserSchema = z.object({
   name: personName,
   password: z.string().max(512).describe('12 to 128 characters'),
   dateOfBirth: z.iso.date().nullable().optional().describe('patients: YYYY-MM-DD'),
-  specialty: z.string().trim().max(200).nullable().optional().describe('practitioners'),
+  specialty: specialtySchema.nullable().optional().describe('practitioners'),
   workingHours: workingHoursSchema.nullable().optional().describe('practitioners'),
   outOfOffice: outOfOfficeText.optional().describe('practitioners'),
 });
@@ -178,7 +194,7 @@ export const adminUpdateUserSchema = z
   .object({
     name: personName.optional(),
     email: z.string().max(254).optional(),
-    specialty: z.string().trim().max(200).nullable().optional(),
+    specialty: specialtySchema.nullable().optional(),
     dateOfBirth: z.iso.date().nullable().optional(),
     disabled: z.boolean().optional().describe('true ends every session of the user at once'),
     workingHours: workingHoursSchema.nullable().optional(),

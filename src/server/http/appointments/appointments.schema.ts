@@ -1,13 +1,19 @@
 import { z } from 'zod';
-import { appointmentStatusSchema } from '../../../shared/wire.js';
+import {
+  appointmentNoteSchema,
+  appointmentReasonSchema,
+  appointmentStatusSchema,
+} from '../../../shared/wire.js';
 
 export const createAppointmentBody = z.object({
   practitionerId: z.string().min(1).max(64),
-  startsAt: z.iso.datetime({ offset: true, error: 'startsAt must be an ISO 8601 date-time' }),
-  reason: z.string().max(2000),
+  startsAt: z.iso
+    .datetime({ offset: true, error: 'startsAt must be an ISO 8601 date-time' })
+    .describe('in the future, at most two years ahead'),
+  reason: appointmentReasonSchema,
 });
 
-export const transitionBody = z.object({ note: z.string().max(2000).optional() }).default({});
+export const transitionBody = z.object({ note: appointmentNoteSchema.optional() }).default({});
 
 export const listAppointmentsQuery = z.object({
   status: appointmentStatusSchema.optional(),
