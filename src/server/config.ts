@@ -56,6 +56,8 @@ const envSchema = z.object({
   LOGIN_MAX_PER_ACCOUNT: wholeNumber('a number of attempts', 1).default(5),
   LOGIN_MAX_PER_IP: wholeNumber('a number of attempts', 1).default(30),
   LOGIN_WINDOW_MINUTES: minutes().default(15),
+  SEND_LIMIT_PER_SECOND: wholeNumber('a number of messages', 1, 10_000).default(50),
+  SEND_LIMIT_BURST: wholeNumber('a number of messages', 1, 100_000).default(200),
   WEB_ROOT: z.string().optional(),
   OUTBOX_MAX_ATTEMPTS: wholeNumber('a number of attempts', 1, 100).default(10),
   OUTBOX_RETENTION_HOURS: wholeNumber('a number of hours', 1, 24 * 366).default(24),
@@ -98,6 +100,8 @@ export type Config = {
   loginMaxPerAccount: number;
   loginMaxPerIp: number;
   loginWindowMs: number;
+  /** Messages per user: sustained rate and burst, over HTTP and WebSocket together. */
+  sendRate: { perSecond: number; burst: number };
   webRoot: string | undefined;
   outboxMaxAttempts: number;
   outboxRetentionMs: number;
@@ -146,6 +150,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     loginMaxPerAccount: e.LOGIN_MAX_PER_ACCOUNT,
     loginMaxPerIp: e.LOGIN_MAX_PER_IP,
     loginWindowMs: e.LOGIN_WINDOW_MINUTES * 60_000,
+    sendRate: { perSecond: e.SEND_LIMIT_PER_SECOND, burst: e.SEND_LIMIT_BURST },
     webRoot: e.WEB_ROOT,
     outboxMaxAttempts: e.OUTBOX_MAX_ATTEMPTS,
     outboxRetentionMs: e.OUTBOX_RETENTION_HOURS * 3600_000,

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.js';
 import { AccountService } from '../domain/accounts.js';
 import { AuthService } from '../domain/auth.js';
+import { SendLimiter } from '../domain/send-limit.js';
+import { rateCellsFor } from '../bus/rate-cells.js';
 import { AuditWriter } from '../domain/audit-writer.js';
 import { loadCheckpointSigner, type CheckpointSigner } from '../domain/audit/checkpoint.js';
 import { AccessDenials } from '../domain/audit/denied.js';
@@ -45,6 +47,8 @@ export interface Services {
   messages: MessageService;
   /** Message history, for HTTP pages and live replays alike: checked, paged, audited. */
   feed: MessageFeed;
+  /** One budget per user for sending messages, over HTTP and the WebSocket alike. */
+  sendLimit: SendLimiter;
   dashboard: (ctx: Ctx) => Promise<Dashboard>;
   outbox: { registry: ProcessorRegistry; dispatcher: OutboxDispatcher; admin: OutboxAdmin };
   /** Refused requests, written to the trail as access.denied (throttled). */
@@ -119,6 +123,7 @@ export function buildServices(opts: {
     rooms,
     messages,
     feed: new MessageFeed(deps, messages.deliveries),
+    sendLimit: new SendLimiter(rateCellsFor(opts.bus, opts.log), opts.clock, opts.config.sendRate),
     dashboard: (ctx) => dashboard.get(ctx),
     outbox: { registry, dispatcher, admin: new OutboxAdmin(deps, registry) },
     denials: new AccessDenials(readAudit, opts.clock, opts.config.auditDeniedPerMinute),

@@ -45,7 +45,10 @@ export class Commands {
     private readonly delivery: Delivery,
     private readonly presence: Presence,
     private readonly typing: Typing,
-    private readonly services: Pick<Services, 'clock' | 'feed' | 'messages' | 'rooms'>,
+    private readonly services: Pick<
+      Services,
+      'clock' | 'feed' | 'messages' | 'rooms' | 'sendLimit'
+    >,
   ) {}
 
   async handle(conn: Connection, cmd: ClientCommand): Promise<void> {
@@ -64,6 +67,7 @@ export class Commands {
         const clientId = cmd.clientId.toLowerCase();
         conn.inflight.add(clientId);
         try {
+          await this.services.sendLimit.take(conn.ctx);
           const { message } = await this.services.messages.send(conn.ctx, cmd.roomId, cmd);
           // A new message was acked by delivery in the commit's turn; a repeat is acked here.
           if (conn.inflight.delete(message.clientId))

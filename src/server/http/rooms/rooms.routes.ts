@@ -92,11 +92,10 @@ export const roomsRoutes =
         },
       },
       async (request, reply) => {
-        const { message, created } = await messages.send(
-          ctxOf(request),
-          request.params.id,
-          request.body,
-        );
+        const ctx = ctxOf(request);
+        // The same per-user limit as sends over the WebSocket: one budget, whichever way.
+        await services.sendLimit.take(ctx);
+        const { message, created } = await messages.send(ctx, request.params.id, request.body);
         return reply.code(created ? 201 : 200).send(message);
       },
     );
