@@ -178,10 +178,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   deniedFlush.unref();
   registerSecurity(app, config, services.auth);
 
-  // An attacker could search for valid URLs if 404 handling is not rate limited.
-  app.setNotFoundHandler(
-    { preHandler: app.rateLimit({ max: 60, timeWindow: 60_000 }) },
-    (request, reply) => sendProblem(reply, new AppError('not_found', 'Not found')),
+  // Rate limited together with the admin area's answers to non-admins (security.ts).
+  app.setNotFoundHandler({ preHandler: app.probeLimit }, (request, reply) =>
+    sendProblem(reply, new AppError('not_found', 'Not found')),
   );
 
   await app.register(healthRoutes(services));

@@ -11,11 +11,11 @@ import { auditSearchOf, presentAdminUser, schemas } from './admin.schema.js';
 
 /**
  * Answers every request of a non-admin in this plugin with 404 before validation runs,
- * rate limited like the 404 handler, so that probing here looks exactly like probing for
- * routes that do not exist.
+ * counted against the same limit as the 404 handler, so that probing here looks exactly
+ * like probing for routes that do not exist.
  */
 export function hideFromNonAdmins(app: FastifyInstance): void {
-  const probeLimit = app.rateLimit({ max: 60, timeWindow: 60_000 });
+  const probeLimit = app.probeLimit;
   app.addHook('onRequest', async function (request, reply) {
     if (request.auth?.user.role === 'admin') return;
     await probeLimit.call(this, request, reply);
