@@ -3,6 +3,7 @@ import type { Bus } from '../bus/bus.js';
 import { AccountService } from '../domain/accounts.js';
 import { AuthService } from '../domain/auth.js';
 import { SendLimiter } from '../domain/send-limit.js';
+import { PhotoService } from '../domain/photos.js';
 import { rateCellsFor } from '../bus/rate-cells.js';
 import { AuditWriter } from '../domain/audit-writer.js';
 import { loadCheckpointSigner, type CheckpointSigner } from '../domain/audit/checkpoint.js';
@@ -49,6 +50,7 @@ export interface Services {
   feed: MessageFeed;
   /** One budget per user for sending messages, over HTTP and the WebSocket alike. */
   sendLimit: SendLimiter;
+  photos: PhotoService;
   dashboard: (ctx: Ctx) => Promise<Dashboard>;
   outbox: { registry: ProcessorRegistry; dispatcher: OutboxDispatcher; admin: OutboxAdmin };
   /** Refused requests, written to the trail as access.denied (throttled). */
@@ -123,6 +125,7 @@ export function buildServices(opts: {
     rooms,
     messages,
     feed: new MessageFeed(deps, messages.deliveries),
+    photos: new PhotoService(deps),
     sendLimit: new SendLimiter(rateCellsFor(opts.bus, opts.log), opts.clock, opts.config.sendRate),
     dashboard: (ctx) => dashboard.get(ctx),
     outbox: { registry, dispatcher, admin: new OutboxAdmin(deps, registry) },

@@ -69,4 +69,32 @@ export class AppointmentRepository {
       .execute();
     return rows.map((r) => r.practitioner_id);
   }
+
+  /** Whether a patient and another person share an appointment (any status) or a room. */
+  async connected(patientId: string, otherId: string): Promise<boolean> {
+    const row = await this.db
+      .selectNoFrom((eb) => [
+        eb
+          .exists(
+            eb
+              .selectFrom('appointments')
+              .select('id')
+              .where('patient_id', '=', patientId)
+              .where('practitioner_id', '=', otherId),
+          )
+          .as('appointment'),
+        eb
+          .exists(
+            eb
+              .selectFrom('rooms')
+              .select('id')
+              .where('patient_id', '=', patientId)
+              .where('practitioner_id', '=', otherId),
+          )
+          .as('room'),
+      ])
+      .executeTakeFirstOrThrow();
+    // SQLite answers 0/1, PostgreSQL booleans.
+    return Boolean(row.appointment) || Boolean(row.room);
+  }
 }

@@ -27,6 +27,15 @@ export class UserRepository {
       .executeTakeFirst();
   }
 
+  /** The account whose profile photo this file is, if any. */
+  findByPhoto(fileId: string): Promise<UserRow | undefined> {
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('photo_file_id', '=', fileId)
+      .executeTakeFirst();
+  }
+
   findManyByIds(ids: readonly string[]): Promise<UserRow[]> {
     if (ids.length === 0) return Promise.resolve([]);
     return this.db.selectFrom('users').selectAll().where('id', 'in', ids).execute();

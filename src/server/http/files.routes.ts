@@ -1,10 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { notFound } from '../../domain/errors.js';
 import type { Services } from '../services.js';
 import { idParams, problemResponses } from './schemas.js';
+import { ctxOf } from './security.js';
 
-/** Profile photos. Any signed-in user may see them; message attachments have their own route. */
+/**
+ * Profile photos: staff photos to everyone signed in, a patient's only to the people
+ * the domain allows (domain/photos.ts). Message attachments have their own route.
+ */
 export const filesRoutes =
   (services: Services): FastifyPluginAsyncZod =>
   async (app) => {
@@ -13,15 +16,15 @@ export const filesRoutes =
       {
         schema: {
           tags: ['files'],
-          summary: 'A profile photo',
+          summary:
+            "A profile photo: staff photos to anyone signed in; a patient's to the patient, the practitioners they share an appointment or conversation with, and admins",
           params: idParams,
           response: { 200: z.string().describe('image bytes'), ...problemResponses },
         },
       },
       async (request, reply) => {
-        const file = await services.store.files.find(request.params.id);
-        if (!file) throw notFound('File');
-        // Photos are not health information and change under a new id, so they may be cached privately.
+        const file = await services.photos.get(ctxOf(request), request.params.id);
+        // A photo changes under a new id, so the browser may keep it in its private cache.
         return reply
           .header('cache-control', 'private, max-age=86400, immutable')
           .header('x-content-type-options', 'nosniff')
