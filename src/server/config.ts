@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SCHEMA_NAME } from '../store/database.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
@@ -17,6 +18,16 @@ const minutes = () =>
     .int('must be a whole number of minutes')
     .positive('must be a positive number of minutes');
 
+function validSchemaParameter(url: string): boolean {
+  try {
+    const schema = new URL(url).searchParams.get('schema');
+    return schema === null || SCHEMA_NAME.test(schema);
+  } catch {
+    // Not a URL we can read: the connection will say what is wrong with it.
+    return true;
+  }
+}
+
 const envSchema = z.object({
   PORT: wholeNumber('a port number', 0, 65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -25,6 +36,9 @@ const envSchema = z.object({
     .default('sqlite:./data/carechat.db')
     .refine((v) => /^sqlite:.+/.test(v) || /^postgres(ql)?:\/\/.+/.test(v), {
       message: 'must be sqlite:<path> or postgres://…',
+    })
+    .refine((v) => !/^postgres/.test(v) || validSchemaParameter(v), {
+      message: 'must name its ?schema= in lower-case letters, digits and _',
     }),
   DATABASE_POOL_SIZE: wholeNumber('a number of connections', 1, 200).default(10),
   REDIS_URL: z

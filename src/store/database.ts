@@ -19,6 +19,8 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface Database {
   readonly db: Kysely<DB>;
   readonly dialect: Dialect;
+  /** PostgreSQL: the schema named by the URL's `?schema=`, made at start when missing. */
+  readonly schema?: string | undefined;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -91,9 +93,21 @@ function openSqlite(path: string): Database {
  * table in that schema (used by tests and by practices that share one database). Also
  * used for dedicated connections outside the pool (the job scheduler's lock).
  */
+/** The `?schema=` of a PostgreSQL store URL, if any. */
+export function postgresSchemaOf(url: string): string | undefined {
+  return new URL(url).searchParams.get('schema') ?? undefined;
+}
+
+/** Schema names we accept: unquoted identifiers mean the same in search_path and DDL. */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
 export function postgresClientConfig(url: string): pg.ClientConfig {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema');
+  if (schema !== null && !SCHEMA_NAME.test(schema))
+    throw new Error(
+      `The schema in the database URL must be a lower-case name (got ${JSON.stringify(schema)})`,
+    );
   parsed.searchParams.delete('schema');
   return {
     connectionString: parsed.toString(),
@@ -114,6 +128,7 @@ function openPostgres(url: string, poolSize: number): Database {
   return {
     db,
     dialect: 'postgres',
+    schema: postgresSchemaOf(url),
     ping: async () => {
       await sql`select 1`.execute(db);
     },
@@ -132,6 +147,7 @@ export async function migrateToLatest(database: Database): Promise<void> {
   await database.db.connection().execute(async (conn) => {
     await sql`select pg_advisory_lock(hashtext(${SCHEMA_LOCK}))`.execute(conn);
     try {
+      if (database.schema) await ensureSchema(conn, database.schema);
       // Kysely looks for its bookkeeping tables in every schema of the database; naming
       // the current one keeps several stores in one PostgreSQL database (tests, practices) apart.
       const schema = (
@@ -142,6 +158,26 @@ export async function migrateToLatest(database: Database): Promise<void> {
       await sql`select pg_advisory_unlock(hashtext(${SCHEMA_LOCK}))`.execute(conn);
     }
   });
+}
+
+/**
+ * Makes the URL's schema when it does not exist yet, so a fresh `?schema=` works at the
+ * first start. Looked up first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on
+ * the database even when the schema is already there.
+ */
+async function ensureSchema(conn: Kysely<DB>, schema: string): Promise<void> {
+  const found = await sql<{
+    n: number;
+  }>`select 1 as n from pg_namespace where nspname = ${schema}`.execute(conn);
+  if (found.rows.length > 0) return;
+  try {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(conn);
+  } catch (err) {
+    throw new Error(
+      `The schema "${schema}" named in DATABASE_URL does not exist and could not be created (${err instanceof Error ? err.message : String(err)}): create it, or grant CREATE on the database`,
+      { cause: err },
+    );
+  }
 }
 
 async function runMigrations(

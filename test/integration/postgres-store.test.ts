@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import pg from 'pg';
 import { auditEntry } from '../../src/domain/context.js';
-import { migrateToLatest, openDatabase, type Database } from '../../src/store/database.js';
+import {
+  SCHEMA_LOCK,
+  migrateToLatest,
+  openDatabase,
+  type Database,
+} from '../../src/store/database.js';
 import { Store } from '../../src/store/store.js';
 import { createTestStore, startTestApp, type TestStore } from '../support/app.js';
 
@@ -160,6 +167,17 @@ describe(`store on ${onPostgres ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(await store.rateLimits.peek('k', 1210, 100)).toEqual({ count: 1, resetAt: 1300 });
   });
 
+  it('gives attempts counted at the same moment each its own number', async () => {
+    const { store } = await openStore();
+    const counts = await Promise.all(
+      Array.from({ length: 20 }, () => store.rateLimits.hit('together', 5000, 1000)),
+    );
+    expect(counts.map((c) => c.count).sort((x, y) => x - y)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
+    expect(new Set(counts.map((c) => c.resetAt))).toEqual(new Set([6000]));
+  });
+
   it('deletes expired sessions only', async () => {
     const { store } = await openStore();
     const { patientId } = await seedRoom(store);
@@ -237,3 +255,45 @@ describe(`store on ${onPostgres ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(await app.services.store.users.list({ query: 'under%' })).toEqual([]);
   });
 });
+
+if (!onPostgres) {
+  process.stdout.write(
+    'postgres-store.test.ts: the ?schema= creation case runs on PostgreSQL only (set TEST_DATABASE_URL=postgres://…)\n',
+  );
+}
+
+describe.skipIf(!onPostgres)('a ?schema= that does not exist yet', () => {
+  it('is created at start, under the schema lock, and the app runs in it', async () => {
+    const schema = `fresh_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const url = new URL(process.env.TEST_DATABASE_URL!);
+    url.searchParams.set('schema', schema);
+    const dropped = { url: url.toString(), drop: () => dropSchema(schema) };
+    const app = await startTestApp({ store: dropped });
+    cleanup.push(async () => {
+      await app.stop();
+      await dropped.drop();
+    });
+    const patient = await app.createUser('patient');
+    await app.login(patient);
+    const tables = await sql<{ table_name: string }>`
+      select table_name from information_schema.tables where table_schema = ${schema}
+    `.execute(app.services.store.db);
+    expect(tables.rows.map((r) => r.table_name)).toEqual(
+      expect.arrayContaining(['users', 'sessions', 'messages']),
+    );
+    // Starting again finds it and migrates nothing twice.
+    const again = openDatabase(url.toString());
+    cleanup.push(() => again.close());
+    await migrateToLatest(again);
+    expect(await Store.from(again).users.count()).toBe(1);
+  });
+});
+
+async function dropSchema(schema: string): Promise<void> {
+  const c = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+  await c.connect();
+  await c.query('select pg_advisory_lock(hashtext($1))', [SCHEMA_LOCK]);
+  await c.query(`drop schema if exists ${schema} cascade`);
+  await c.query('select pg_advisory_unlock(hashtext($1))', [SCHEMA_LOCK]);
+  await c.end();
+}

@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       loginMaxPerAccount: 5,
       loginMaxPerIp: 30,
       loginWindowMs: 15 * 60_000,
+      sendRate: { perSecond: 50, burst: 200 },
       logLevel: 'info',
       outboxMaxAttempts: 10,
       outboxRetentionMs: 24 * 3600_000,
@@ -53,6 +54,8 @@ describe('loadConfig', () => {
       LOGIN_MAX_PER_ACCOUNT: '3',
       LOGIN_MAX_PER_IP: '50',
       LOGIN_WINDOW_MINUTES: '5',
+      SEND_LIMIT_PER_SECOND: '5',
+      SEND_LIMIT_BURST: '20',
       WEB_ROOT: '/srv/web',
       OUTBOX_MAX_ATTEMPTS: '5',
       OUTBOX_RETENTION_HOURS: '72',
@@ -76,6 +79,7 @@ describe('loadConfig', () => {
       loginMaxPerAccount: 3,
       loginMaxPerIp: 50,
       loginWindowMs: 5 * 60_000,
+      sendRate: { perSecond: 5, burst: 20 },
       webRoot: '/srv/web',
       outboxMaxAttempts: 5,
       outboxRetentionMs: 72 * 3600_000,
@@ -110,6 +114,12 @@ describe('loadConfig', () => {
     [{ DATABASE_POOL_SIZE: 'many' }, 'DATABASE_POOL_SIZE must be a number of connections'],
     [{ OUTBOX_MAX_ATTEMPTS: '0' }, 'OUTBOX_MAX_ATTEMPTS must be at least 1'],
     [{ OUTBOX_RETENTION_HOURS: 'a day' }, 'OUTBOX_RETENTION_HOURS must be a number of hours'],
+    [{ SEND_LIMIT_PER_SECOND: '0' }, 'SEND_LIMIT_PER_SECOND must be at least 1'],
+    [{ SEND_LIMIT_BURST: 'lots' }, 'SEND_LIMIT_BURST must be a number of messages'],
+    [
+      { DATABASE_URL: 'postgres://db/carechat?schema=Practice-1' },
+      'DATABASE_URL must name its ?schema= in lower-case letters, digits and _',
+    ],
   ])('refuses %j with one clear line', (env, expected) => {
     const message = errorOf(env);
     expect(message).toContain(`Invalid configuration: ${expected}`);
