@@ -49,6 +49,34 @@ export interface TextRules {
   emptyMessage?: string;
 }
 
+/** The rules of each human-written field, plain data so the web app can use them too. */
+export const TEXT_FIELDS = {
+  name: { label: 'Name', max: 200, required: true },
+  specialty: { label: 'Specialty', max: 200 },
+  outOfOffice: { label: 'Out-of-office notice', max: 1000, multiline: true },
+  reason: {
+    label: 'Reason',
+    max: 500,
+    multiline: true,
+    required: true,
+    emptyMessage: 'Tell the practitioner what the appointment is about',
+  },
+  note: { label: 'Note', max: 500, multiline: true },
+  message: {
+    label: 'Message',
+    max: 10_000,
+    multiline: true,
+    required: true,
+    emptyMessage: 'Message is empty',
+  },
+} as const satisfies Record<string, TextRules>;
+
+/** What is wrong with a raw value for a field, as the server will see it after normalizing. */
+export function fieldProblem(field: keyof typeof TEXT_FIELDS, raw: string): string | undefined {
+  const rules: TextRules = TEXT_FIELDS[field];
+  return textProblem(normalizeText(raw, rules.multiline === true), rules);
+}
+
 /** Why `s` (already normalized) breaks the rules, or undefined when it does not. */
 export function textProblem(s: string, rules: TextRules): string | undefined {
   if (hasLoneSurrogate(s)) return `${rules.label} contains an invalid character`;
@@ -80,9 +108,11 @@ export function humanText(rules: TextRules): z.ZodString {
 }
 
 /** One line of text: names, specialties. */
-export const singleLineText = (rules: Omit<TextRules, 'multiline'>): z.ZodString =>
-  humanText({ ...rules, multiline: false });
+export function singleLineText(rules: Omit<TextRules, 'multiline'>): z.ZodString {
+  return humanText({ ...rules, multiline: false });
+}
 
 /** Text with line breaks: message bodies, appointment reasons, notes, out-of-office notices. */
-export const multiLineText = (rules: Omit<TextRules, 'multiline'>): z.ZodString =>
-  humanText({ ...rules, multiline: true });
+export function multiLineText(rules: Omit<TextRules, 'multiline'>): z.ZodString {
+  return humanText({ ...rules, multiline: true });
+}

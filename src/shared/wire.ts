@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { multiLineText, singleLineText } from './text.js';
+import { TEXT_FIELDS, humanText } from './text.js';
 
 /** Wire shapes shared by the server (validation, OpenAPI) and the web app (types). */
 
@@ -57,15 +57,10 @@ export const appointmentStatusSchema = z.enum(['requested', 'accepted', 'decline
 export type AppointmentStatus = z.infer<typeof appointmentStatusSchema>;
 
 /** Most characters in an appointment's reason, and in an accept/decline/cancel note. */
-export const REASON_MAX = 500;
-export const appointmentReasonSchema = multiLineText({
-  label: 'Reason',
-  max: REASON_MAX,
-  required: true,
-  emptyMessage: 'Tell the practitioner what the appointment is about',
-});
+export const REASON_MAX = TEXT_FIELDS.reason.max;
+export const appointmentReasonSchema = humanText(TEXT_FIELDS.reason);
 /** Empty means no note. */
-export const appointmentNoteSchema = multiLineText({ label: 'Note', max: REASON_MAX });
+export const appointmentNoteSchema = humanText(TEXT_FIELDS.note);
 /** How far ahead an appointment may be requested. */
 export const APPOINTMENT_MAX_YEARS_AHEAD = 2;
 
@@ -132,13 +127,8 @@ export type RoomWire = z.infer<typeof roomSchema>;
 export const uuidSchema = z.uuid();
 
 /** Bodies: the text policy (shared/text.ts) for multi-line text, 1..10,000 characters. */
-export const MESSAGE_MAX = 10_000;
-export const messageBodySchema = multiLineText({
-  label: 'Message',
-  max: MESSAGE_MAX,
-  required: true,
-  emptyMessage: 'Message is empty',
-});
+export const MESSAGE_MAX = TEXT_FIELDS.message.max;
+export const messageBodySchema = humanText(TEXT_FIELDS.message);
 
 export const sendMessageSchema = z.object({ clientId: uuidSchema, body: messageBodySchema });
 
@@ -150,15 +140,10 @@ export type UnreadWire = z.infer<typeof unreadSchema>;
 
 // ---- Accounts: the caller's own (/api/me) and the admin area (/api/admin/*) ----
 
-export const NAME_MAX = 200;
-export const OUT_OF_OFFICE_MAX = 1000;
-export const personNameSchema = singleLineText({ label: 'Name', max: NAME_MAX, required: true });
-export const specialtySchema = singleLineText({ label: 'Specialty', max: 200 });
+export const personNameSchema = humanText(TEXT_FIELDS.name);
+export const specialtySchema = humanText(TEXT_FIELDS.specialty);
 /** Empty means none (stored as null). */
-export const outOfOfficeSchema = multiLineText({
-  label: 'Out-of-office notice',
-  max: OUT_OF_OFFICE_MAX,
-});
+export const outOfOfficeSchema = humanText(TEXT_FIELDS.outOfOffice);
 const personName = personNameSchema;
 const outOfOfficeText = outOfOfficeSchema.nullable();
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  fieldProblem,
   hasLoneSurrogate,
   hasVisibleCharacter,
   multiLineText,
@@ -73,6 +74,16 @@ describe('the text policy', () => {
     for (const value of ['Zoë Ødegaard', '李小龙', 'محمد', 'Ngũgĩ', "O'Brien-Smith", '한국어'])
       expect(name.parse(value)).toBe(value);
     expect(hasVisibleCharacter('\u200bA')).toBe(true);
+  });
+
+  it('tells the web app, without zod, what the server would refuse', () => {
+    expect(fieldProblem('name', ' \u3164 ')).toBe('Name must contain a visible character');
+    expect(fieldProblem('reason', ' \n ')).toBe(
+      'Tell the practitioner what the appointment is about',
+    );
+    expect(fieldProblem('message', 'hi\u0007')).toBe('Message contains control characters');
+    expect(fieldProblem('message', 'Dose:\tmorning\r\nand evening')).toBeUndefined();
+    expect(fieldProblem('note', '')).toBeUndefined();
   });
 
   it('whatever it accepts is normalized, well-formed, free of controls and visible', () => {

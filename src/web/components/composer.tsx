@@ -1,4 +1,5 @@
 import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { fieldProblem, hasVisibleCharacter } from '../../shared/text.js';
 
 const TYPING_REPEAT_MS = 3000;
 const TYPING_IDLE_MS = 4000;
@@ -48,13 +49,16 @@ export function Composer({
   const submit = (e?: FormEvent) => {
     e?.preventDefault();
     const body = text.trim();
-    if (!body) return;
+    if (!hasVisibleCharacter(body)) return;
     if ([...body].length > maxLength) {
       setError(
         `This message is too long. Please keep it under ${maxLength.toLocaleString()} characters.`,
       );
       return;
     }
+    // Control characters (from a paste, say) would be refused by the server: say so here.
+    const problem = fieldProblem('message', body);
+    if (problem) return setError(`${problem}. Please remove it and send again.`);
     onSend(body);
     setText('');
     stopTyping();
@@ -93,7 +97,11 @@ export function Composer({
           aria-describedby={`${id}-help${emergencyNote ? ` ${id}-note` : ''}`}
           aria-invalid={error ? true : undefined}
         />
-        <button type="submit" className="button button-primary send-button" disabled={!text.trim()}>
+        <button
+          type="submit"
+          className="button button-primary send-button"
+          disabled={!hasVisibleCharacter(text)}
+        >
           Send
         </button>
       </div>

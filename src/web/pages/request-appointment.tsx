@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
+import { fieldProblem } from '../../shared/text.js';
 import type { AppointmentWire, PractitionerWire } from '../../shared/wire.js';
 import { ErrorState, Loading, PageHeader } from '../components/ui.js';
 import { api, errorMessage } from '../lib/api.js';
@@ -35,6 +36,8 @@ export function RequestAppointment() {
     const startsAt = new Date(`${date}T${time}`);
     if (Number.isNaN(startsAt.getTime())) return setError('Please choose a date and a time.');
     if (startsAt.getTime() <= Date.now()) return setError('Please choose a time in the future.');
+    const reasonProblem = fieldProblem('reason', reason);
+    if (reasonProblem) return setError(`${reasonProblem}.`);
     setBusy(true);
     try {
       const created = await api<AppointmentWire>('/api/appointments', {

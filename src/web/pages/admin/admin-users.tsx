@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import { fieldProblem } from '../../../shared/text.js';
 import type { Role, UserWire } from '../../../shared/wire.js';
 import { Dialog, Empty, ErrorState, Loading, PageHeader } from '../../components/ui.js';
 import { api, errorMessage, listFrom } from '../../lib/api.js';
@@ -27,6 +28,8 @@ function CreateUser({ onCreated }: { onCreated: () => void }) {
     setError(null);
     if (!name.trim() || !email.trim() || !password)
       return setError('Please fill in the name, the email address and a first password.');
+    const nameProblem = fieldProblem('name', name);
+    if (nameProblem) return setError(`${nameProblem}.`);
     setBusy(true);
     try {
       await api('/api/admin/users', {
