@@ -31,7 +31,7 @@ export const authRoutes =
           tags: ['auth'],
           summary: 'Sign in with email and password',
           description:
-            'Needs no CSRF token, but a browser must send a same-origin Origin. Ends the session this browser held before, if any.',
+            "Needs no CSRF token, but like every state-changing request it must carry this server's Origin (or Sec-Fetch-Site: same-origin). Ends the session this browser held before, if any.",
           body: z.object({
             email: z.string().max(254),
             password: z.string().max(PASSWORD_MAX * 4),
