@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBE_LIMIT_PER_MINUTE } from '../../src/server/http/security.js';
 import type { TestApp, TestClient } from '../support/app.js';
@@ -60,5 +62,45 @@ describe('probing for routes as a signed-in non-admin', () => {
     expect((await probe(colleague, '/api/nope')).statusCode).toBe(404);
     // And the prober's real routes keep working.
     expect((await probe(prober, '/api/appointments')).statusCode).toBe(200);
+  });
+});
+
+const redisUrl = process.env.TEST_REDIS_URL;
+if (!redisUrl) {
+  process.stdout.write(
+    'probing.test.ts: the across-processes case is skipped: TEST_REDIS_URL is not set\n',
+  );
+}
+
+describe.skipIf(!redisUrl)('the probe limit across processes (Redis)', () => {
+  it('counts one session’s probes of both kinds in one budget, whichever process answers', async () => {
+    const prefix = `carechat-test:${randomUUID().slice(0, 8)}:`;
+    const env = { REDIS_URL: redisUrl!, REDIS_PREFIX: prefix, LOGIN_MAX_PER_IP: '100000' };
+    const one = await startMessagingApp({ env });
+    const two = await startMessagingApp({ env, store: one.store });
+    try {
+      const prober = await one.login(await one.createUser('patient'));
+      const statuses: number[] = [];
+      for (let i = 0; i <= PROBE_LIMIT_PER_MINUTE; i++) {
+        const app = i % 2 ? one : two;
+        const url = i % 4 < 2 ? `/api/admin/users?i=${i}` : `/api/nope-${i}`;
+        const res = await app.app.inject({
+          method: 'GET',
+          url,
+          headers: { cookie: prober.cookie },
+          remoteAddress: OFFICE,
+        });
+        statuses.push(res.statusCode);
+      }
+      expect(statuses.slice(0, PROBE_LIMIT_PER_MINUTE).every((s) => s === 404)).toBe(true);
+      expect(statuses[PROBE_LIMIT_PER_MINUTE]).toBe(429);
+    } finally {
+      await two.stop();
+      await one.stop();
+      const r = new Redis(redisUrl!);
+      const keys = await r.keys(`${prefix}*`);
+      if (keys.length) await r.del(...keys);
+      await r.quit();
+    }
   });
 });
