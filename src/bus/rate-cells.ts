@@ -39,7 +39,9 @@ export class LocalRateCells implements RateCells {
   }
 }
 
-// The same arithmetic in one atomic step; the key expires once it is back on schedule.
+// The same arithmetic in one atomic step. The key expires a minute after it is back on
+// schedule (by then it means the same as no key): the slack covers processes whose clocks
+// differ a little, since expiry runs on Redis's clock and the schedule on ours.
 const TAKE = `
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
@@ -48,7 +50,7 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local wait = tat - now - tolerance
 if wait > 0 then return math.ceil(wait) end
-redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.ceil(tat + interval - now))
+redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.ceil(tat + interval - now) + 60000)
 return 0
 `;
 
