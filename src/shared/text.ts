@@ -104,7 +104,12 @@ export function humanText(rules: TextRules): z.ZodString {
     .check((ctx) => {
       const message = textProblem(ctx.value, rules);
       if (message) ctx.issues.push({ code: 'custom', message, input: ctx.value });
-    });
+    })
+    .describe(
+      `${rules.required ? 1 : 0} to ${rules.max} characters after trimming, stored NFC; ${
+        multiline ? 'line breaks and tabs allowed, no other' : 'no'
+      } control characters; something visible`,
+    );
 }
 
 /** One line of text: names, specialties. */
