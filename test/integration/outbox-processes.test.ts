@@ -79,6 +79,7 @@ async function request(p: Practice, proc: ServerProcess): Promise<string> {
       cookie: p.patient.cookie,
       'x-csrf-token': p.patient.csrf,
       'content-type': 'application/json',
+      origin: proc.url,
     },
     body: JSON.stringify({
       practitionerId: p.practitionerId,
