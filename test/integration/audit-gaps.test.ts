@@ -133,7 +133,11 @@ describe('refused access writes access.denied', () => {
           t.app.inject({
             method: 'POST',
             url: `/api/rooms/${roomId}/read`,
-            headers: { cookie: patient.client.cookie, 'x-csrf-token': 'stale' },
+            headers: {
+              cookie: patient.client.cookie,
+              'x-csrf-token': 'stale',
+              origin: t.config.publicOrigin,
+            },
             payload: { seq: 1 },
           }),
         status: 403,
@@ -153,6 +157,7 @@ describe('refused access writes access.denied', () => {
           t.app.inject({
             method: 'POST',
             url: '/api/auth/login',
+            headers: { origin: t.config.publicOrigin },
             payload: { email: 'GAPS-CANARY-not-an-address' },
           }),
         status: 400,
@@ -186,7 +191,7 @@ describe('refused access writes access.denied', () => {
     const csrf = await t.app.inject({
       method: 'POST',
       url: `/api/rooms/${randomUUID()}/read`,
-      headers: { cookie: prober.client.cookie },
+      headers: { cookie: prober.client.cookie, origin: t.config.publicOrigin },
       payload: { seq: 1 },
     });
     expect(csrf.statusCode).toBe(403);
