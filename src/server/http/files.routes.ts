@@ -19,7 +19,13 @@ export const filesRoutes =
           summary:
             "A profile photo: staff photos to anyone signed in; a patient's to the patient, the practitioners they share an appointment or conversation with, and admins",
           params: idParams,
-          response: { 200: z.string().describe('image bytes'), ...problemResponses },
+          response: {
+            200: {
+              description: 'The image, in the type it was stored with',
+              content: { 'image/*': { schema: z.string().meta({ format: 'binary' }) } },
+            },
+            ...problemResponses,
+          },
         },
       },
       async (request, reply) => {

@@ -9,12 +9,14 @@ export const problemSchema = z
     requestId: z.string(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
-  .describe('RFC 9457 problem details');
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
+
+const problem = {
+  description: 'Problem details; `code` says what went wrong',
+  content: { 'application/problem+json': { schema: problemSchema } },
+};
 
 /** Documented error answers; the error handler sends them with its own serializer. */
-export const problemResponses = {
-  '4xx': problemSchema,
-  '5xx': problemSchema,
-} as const;
+export const problemResponses = { '4xx': problem, '5xx': problem } as const;
 
 export const idParams = z.object({ id: z.string().min(1).max(64) });

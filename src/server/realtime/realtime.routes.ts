@@ -69,6 +69,20 @@ export const realtimeRoutes =
           tags: ['realtime'],
           summary:
             'Server-sent events: the WebSocket frames as data: lines; resumable with Last-Event-ID',
+          headers: z.looseObject({
+            'last-event-id': z
+              .string()
+              .optional()
+              .describe('the last `id:` received; the stream resumes after it'),
+          }),
+          response: {
+            200: {
+              description:
+                'An endless event stream: each event is one server frame of the AsyncAPI document as JSON in `data:`, with an `id:` to resume from',
+              content: { 'text/event-stream': { schema: z.string() } },
+            },
+            ...problemResponses,
+          },
         },
       },
       async (request, reply) => {

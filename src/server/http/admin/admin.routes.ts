@@ -122,7 +122,13 @@ export const adminRoutes =
           tags,
           summary: 'Export the audit trail as CSV (the export is itself audited)',
           querystring: schemas.auditCsv.querystring,
-          response: { 200: z.string().describe('text/csv'), ...problemResponses },
+          response: {
+            200: {
+              description: 'The matching events, one per row, after a header row',
+              content: { 'text/csv': { schema: z.string() } },
+            },
+            ...problemResponses,
+          },
         },
       },
       async (request, reply) => {
