@@ -3,13 +3,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyRateLimit from '@fastify/rate-limit';
-import fastifySwagger from '@fastify/swagger';
-import fastifySwaggerUi from '@fastify/swagger-ui';
-import {
-  jsonSchemaTransform,
-  serializerCompiler,
-  validatorCompiler,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import pino, { type Logger } from 'pino';
 import type { Bus } from '../bus/bus.js';
 import { createBus, rateLimitStore } from '../bus/redis-bus.js';
@@ -32,6 +26,7 @@ import { appointmentsRoutes } from './http/appointments/appointments.routes.js';
 import { roomsRoutes } from './http/rooms/rooms.routes.js';
 import { Gateway, defaultGatewayOptions, type GatewayOptions } from './realtime/gateway.js';
 import { realtimeRoutes, registerWebsocketPlugin } from './realtime/realtime.routes.js';
+import { registerDocs } from './http/docs.js';
 import { healthRoutes } from './http/health.routes.js';
 import { registerErrorHandling, sendProblem } from './http/problem.js';
 import { registerSecurity } from './http/security.js';
@@ -130,38 +125,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   await app.register(fastifyCookie);
   await app.register(fastifyRateLimit, { global: false, ...rateLimitStore(bus) });
-  await app.register(fastifySwagger, {
-    openapi: {
-      info: {
-        title: 'carechat API',
-        version: '1',
-        description: [
-          'Secure messaging between patients and practitioners. Sign in with POST /api/auth/login; send the returned csrfToken as x-csrf-token on every non-GET request. Errors are application/problem+json with a stable `code`.',
-          '',
-          '**Live delivery: `GET /api/ws` (WebSocket).** Connect with the session cookie from a page of this origin. Send `{type:"resume", rooms:{roomId:lastSeq}}` first; the server replays what was missed, then `{type:"resumed", rooms, truncated?}` (page truncated rooms over HTTP), then live frames.',
-          'Client frames: `send {roomId, clientId, body}` (answered by `ack {clientId, message}` or `error {clientId, code, title}`), `read {roomId, seq}`, `typing {roomId, typing}`, `presence {status: online|away}`, `ping`.',
-          'Server frames: `hello`, `message`, `message.updated`, `ack`, `error`, `receipt {roomId, userId, kind: delivered|read, seq}`, `typing`, `presence {userId, status}`, `unread {total, rooms}`, `room`, `appointment`, `resumed`, `session.ended {reason}`.',
-          'Close codes: 4401 session ended, 4403 origin refused, 4408 too slow, 4413 frame over 64 KB, 4429 too many commands. Clients that cannot hold a WebSocket use `GET /api/events` (below) and send over HTTP.',
-        ].join('\n'),
-      },
-      components: {
-        securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'carechat_session' } },
-      },
-      security: [{ session: [] }],
-    },
-    transform: jsonSchemaTransform,
-  });
-  // The docs are public reading: they describe the API, not anyone's data.
-  app.addHook('onRoute', (route) => {
-    if (route.url.startsWith('/api/docs')) route.config = { ...(route.config ?? {}), public: true };
-  });
-
-  await app.register(fastifySwaggerUi, {
-    routePrefix: '/api/docs',
-    // Our own strict CSP (helmet) applies: the UI loads only its own files.
-    staticCSP: false,
-    uiConfig: { deepLinking: false },
-  });
+  await registerDocs(app, config);
   registerErrorHandling(app, (request, refused) =>
     services.denials.record(
       {
