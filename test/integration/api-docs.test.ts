@@ -12,7 +12,7 @@ import {
 import { WEB_PAGES } from '../../src/server/http/web.routes.js';
 import { clientCommandSchema } from '../../src/server/realtime/commands.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { WsClient, buildConversation } from '../support/ws-client.js';
+import { SseClient, WsClient, buildConversation } from '../support/ws-client.js';
 
 interface Operation {
   summary?: string;
@@ -191,18 +191,23 @@ describe(`the AsyncAPI document at ${ASYNCAPI_PATH}`, () => {
     const practitioner = await WsClient.live(t.url, c.practitionerClient.cookie, {
       [c.roomId]: 0,
     });
+    // The event-stream fallback carries the same frames.
+    const stream = await SseClient.connect(t.url, { cookie: c.practitionerClient.cookie });
+    expect(stream.status).toBe(200);
+    await stream.nextOf('hello');
     const clientId = randomUUID();
     patient.send({ type: 'typing', roomId: c.roomId, typing: true });
     await practitioner.nextOf('typing');
     patient.send({ type: 'send', roomId: c.roomId, clientId, body: 'Is the swelling normal?' });
     const ack = await patient.nextOf('ack', (e) => e.clientId === clientId);
     await practitioner.nextOf('message');
+    await stream.nextOf('message');
     practitioner.send({ type: 'read', roomId: c.roomId, seq: ack.message.seq });
     await patient.nextOf('receipt', (e) => e.kind === 'read');
     patient.sendRaw('{"type":"teleport"}');
     await patient.nextOf('error');
 
-    const frames = [...patient.frames, ...practitioner.frames];
+    const frames = [...patient.frames, ...practitioner.frames, ...stream.events.map((e) => e.data)];
     for (const frame of frames) {
       // zod drops keys it does not know, so equality also proves there are none.
       expect(serverEventSchema.parse(frame)).toEqual(frame);
@@ -212,6 +217,6 @@ describe(`the AsyncAPI document at ${ASYNCAPI_PATH}`, () => {
     expect(seen).toEqual(
       expect.arrayContaining(['hello', 'resumed', 'typing', 'ack', 'message', 'receipt', 'error']),
     );
-    await Promise.all([patient.close(), practitioner.close()]);
+    await Promise.all([patient.close(), practitioner.close(), stream.close()]);
   });
 });

@@ -5,7 +5,9 @@ export const problemSchema = z
     type: z.string(),
     status: z.number().int(),
     title: z.string(),
-    code: z.string(),
+    code: z
+      .string()
+      .describe('stable, for programs: e.g. not_found, validation_failed, rate_limited'),
     requestId: z.string(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
