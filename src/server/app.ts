@@ -26,6 +26,7 @@ import { appointmentsRoutes } from './http/appointments/appointments.routes.js';
 import { roomsRoutes } from './http/rooms/rooms.routes.js';
 import { Gateway, defaultGatewayOptions, type GatewayOptions } from './realtime/gateway.js';
 import { realtimeRoutes, registerWebsocketPlugin } from './realtime/realtime.routes.js';
+import { asyncApiRoutes } from './realtime/asyncapi.js';
 import { registerDocs } from './http/docs.js';
 import { healthRoutes } from './http/health.routes.js';
 import { registerErrorHandling, sendProblem } from './http/problem.js';
@@ -159,6 +160,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const gateway = new Gateway(services, { ...defaultGatewayOptions, ...opts.gateway });
   await registerWebsocketPlugin(app);
   await app.register(realtimeRoutes(services, gateway));
+  await app.register(asyncApiRoutes(config));
   registerWeb(app, config.webRoot ?? fileURLToPath(new URL('../../dist/web', import.meta.url)));
 
   await app.ready();

@@ -2,21 +2,14 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import {
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  type FastifyPluginAsyncZod,
-} from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { Config } from '../config.js';
-import { asyncApiDocument } from './docs-asyncapi.js';
-import { problemResponses } from './schemas.js';
 import { sessionCookieName } from './security.js';
 
 /**
  * The API's own description: OpenAPI at /api/docs/json (with Swagger UI at /api/docs)
- * and the WebSocket protocol as AsyncAPI at /api/docs/asyncapi.json. Both are public
- * reading: they describe the API, not anyone's data.
+ * and the WebSocket protocol as AsyncAPI at /api/docs/asyncapi.json (realtime/asyncapi.ts).
+ * Both are public reading: they describe the API, not anyone's data.
  */
 
 export const ASYNCAPI_PATH = '/api/docs/asyncapi.json';
@@ -121,26 +114,4 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
     uiConfig: { deepLinking: false, layout: 'BaseLayout' },
     theme: { title: 'carechat API' },
   });
-
-  await app.register(asyncApiRoute(config));
 }
-
-const asyncApiRoute =
-  (config: Config): FastifyPluginAsyncZod =>
-  async (app) => {
-    app.get(
-      ASYNCAPI_PATH,
-      {
-        schema: {
-          tags: ['realtime'],
-          summary: 'The WebSocket protocol of GET /api/ws as an AsyncAPI 3.0 document',
-          response: {
-            200: z.record(z.string(), z.unknown()).describe('an AsyncAPI 3.0 document'),
-            ...problemResponses,
-          },
-        },
-      },
-      // Read per request: with PORT=0 the public origin is only known after listen.
-      () => asyncApiDocument(config.publicOrigin, sessionCookieName(config)),
-    );
-  };

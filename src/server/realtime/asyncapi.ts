@@ -1,12 +1,18 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CloseCode, RESUME_LIMIT, type ClientCommand } from '../../shared/events.js';
 import { serverEventSchema } from '../../shared/event-schemas.js';
 import { appointmentSchema, messageSchema, roomSchema } from '../../shared/wire.js';
-import { clientCommandSchema } from '../realtime/commands.js';
-import { MAX_FRAME_BYTES } from '../realtime/realtime.routes.js';
+import type { Config } from '../config.js';
+import { ASYNCAPI_PATH } from '../http/docs.js';
+import { problemResponses } from '../http/schemas.js';
+import { sessionCookieName } from '../http/security.js';
+import { clientCommandSchema } from './commands.js';
+import { MAX_FRAME_BYTES } from './realtime.routes.js';
 
 /**
- * The WebSocket protocol of `GET /api/ws` as an AsyncAPI 3.0 document. Every payload is
+ * The WebSocket protocol of `GET /api/ws` as an AsyncAPI 3.0 document, served beside the
+ * OpenAPI one (http/docs.ts links to it). Every payload is
  * generated from the zod schemas that the gateway parses commands with (commands.ts) and
  * that are checked against the frame types it sends (event-schemas.ts), so the document
  * says what the code does.
@@ -139,7 +145,7 @@ function buildBase() {
 let base: ReturnType<typeof buildBase> | undefined;
 
 /** `origin` is the public origin (PUBLIC_ORIGIN), `cookieName` the session cookie's name. */
-export function asyncApiDocument(origin: string, cookieName: string): JsonSchema {
+function asyncApiDocument(origin: string, cookieName: string): JsonSchema {
   base ??= buildBase();
   const url = new URL(origin);
   return {
@@ -174,3 +180,23 @@ export function asyncApiDocument(origin: string, cookieName: string): JsonSchema
     },
   };
 }
+
+export const asyncApiRoutes =
+  (config: Config): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.get(
+      ASYNCAPI_PATH,
+      {
+        schema: {
+          tags: ['realtime'],
+          summary: 'The WebSocket protocol of GET /api/ws as an AsyncAPI 3.0 document',
+          response: {
+            200: z.record(z.string(), z.unknown()).describe('an AsyncAPI 3.0 document'),
+            ...problemResponses,
+          },
+        },
+      },
+      // Read per request: with PORT=0 the public origin is only known after listen.
+      () => asyncApiDocument(config.publicOrigin, sessionCookieName(config)),
+    );
+  };
