@@ -135,9 +135,14 @@ describe('the OpenAPI document at /api/docs/json', () => {
     expect(doc.info.description).toContain(`(${ASYNCAPI_PATH})`);
   });
 
-  it('marks public routes as working without a session and the rest as needing one', () => {
+  it('marks public routes as working without a session, the rest as needing one, and changes as needing the CSRF token', () => {
     expect(doc.paths['/api/auth/login']?.post).toMatchObject({ security: [{}, { session: [] }] });
+    expect(doc.paths['/healthz']?.get).toMatchObject({ security: [{}, { session: [] }] });
+    // Without its own, an operation takes the document's: the session alone.
     expect(doc.paths['/api/rooms']?.get).not.toHaveProperty('security');
+    expect(doc.paths['/api/rooms/{id}/messages']?.post).toMatchObject({
+      security: [{ session: [], csrf: [] }],
+    });
   });
 });
 

@@ -14,6 +14,8 @@ import { sessionCookieName } from './security.js';
 
 export const ASYNCAPI_PATH = '/api/docs/asyncapi.json';
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /** One route as registered, documented or not; tests hold the OpenAPI document against it. */
 export interface RegisteredRoute {
   method: string;
@@ -73,9 +75,15 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/api/docs')) route.config = { ...(route.config ?? {}), public: true };
     const schema = route.schema as { hide?: boolean; security?: unknown } | undefined;
-    // Public routes work without a session (some behave differently with one).
-    if (route.config?.public && schema && !schema.hide) schema.security = [{}, { session: [] }];
-    for (const method of [route.method].flat())
+    const methods = [route.method].flat();
+    if (schema && !schema.hide) {
+      // Public routes work without a session (some behave differently with one); the rest
+      // need one, and a change also needs its CSRF token (security.ts).
+      if (route.config?.public) schema.security = [{}, { session: [] }];
+      else if (!route.config?.csrfExempt && methods.some((m) => !SAFE_METHODS.has(m)))
+        schema.security = [{ session: [], csrf: [] }];
+    }
+    for (const method of methods)
       if (method !== 'HEAD') routes.push({ method, url: route.url, hidden: schema?.hide === true });
   });
 
@@ -96,7 +104,18 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
       tags,
       components: {
         securitySchemes: {
-          session: { type: 'apiKey', in: 'cookie', name: sessionCookieName(config) },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: sessionCookieName(config),
+            description: 'Set by POST /api/auth/login',
+          },
+          csrf: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-csrf-token',
+            description: 'The csrfToken that login and GET /api/auth/session answer with',
+          },
         },
       },
       security: [{ session: [] }],
@@ -108,8 +127,8 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
   await app.register(fastifySwaggerUi, {
     routePrefix: '/api/docs',
     // The app-wide CSP (helmet) applies here too, unchanged. The standalone layout's top bar
-    // draws its logo with an inline <style>, which that CSP rightly refuses; the base layout
-    // has everything else and no inline style.
+    // draws its logo with an inline <style>, which that CSP rightly refuses, and offers a box
+    // that loads any other document into this origin's page; the base layout has the rest.
     staticCSP: false,
     uiConfig: { deepLinking: false, layout: 'BaseLayout' },
     theme: { title: 'carechat API' },
