@@ -39,7 +39,10 @@ const tags = [
   { name: 'dashboard', description: 'What the start page shows' },
   { name: 'files', description: 'Profile photos' },
   { name: 'realtime', description: 'The event-stream fallback and the WebSocket description' },
-  { name: 'admin', description: 'Accounts, conversations and the audit trail (admins only)' },
+  {
+    name: 'admin',
+    description: 'Accounts, conversations, the audit trail and the outbox (admins only)',
+  },
   { name: 'health', description: 'Liveness and readiness probes' },
 ];
 
