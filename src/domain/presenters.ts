@@ -1,5 +1,6 @@
 import type { UserRow } from '../store/schema.js';
-import type { PersonWire, UserWire, WorkingHours } from '../shared/wire.js';
+import type { AdminUserWire, PersonWire, UserWire, WorkingHours } from '../shared/wire.js';
+import { iso } from './clock.js';
 
 export const photoUrl = (u: Pick<UserRow, 'photo_file_id'>): string | null =>
   u.photo_file_id ? `/api/files/${u.photo_file_id}` : null;
@@ -36,5 +37,15 @@ export function presentPerson(u: UserRow): PersonWire {
     photoUrl: photoUrl(u),
     specialty: u.role === 'practitioner' ? u.specialty : null,
     dateOfBirth: u.role === 'patient' ? u.date_of_birth : null,
+  };
+}
+
+/** The admin area's view of an account: the user plus its lifecycle times. */
+export function presentAdminUser(u: UserRow): AdminUserWire {
+  return {
+    ...presentUser(u),
+    createdAt: iso(Number(u.created_at)),
+    updatedAt: iso(Number(u.updated_at)),
+    disabledAt: u.disabled_at === null ? null : iso(Number(u.disabled_at)),
   };
 }

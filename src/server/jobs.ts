@@ -1,7 +1,7 @@
-import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
-import { postgresClientConfig, type Database } from '../store/database.js';
+import { AdvisoryLockConnection } from '../store/advisory-lock.js';
+import type { Database } from '../store/database.js';
 import type { Store } from '../store/store.js';
 
 /** Work the server does on its own, on a schedule. */
@@ -34,7 +34,7 @@ export class JobScheduler {
   private readonly running = new Map<string, Promise<void>>();
   private readonly log: Logger;
   private readonly lockCheckMs: number;
-  private client: pg.Client | undefined;
+  private client: AdvisoryLockConnection | undefined;
   private lockTimer: NodeJS.Timeout | undefined;
   private leader = false;
   private stopped = true;
@@ -98,32 +98,26 @@ export class JobScheduler {
   private async checkLock(): Promise<void> {
     try {
       if (!this.client) {
-        const client = new pg.Client(postgresClientConfig(this.opts.databaseUrl));
-        client.on('error', (err) => {
-          this.log.warn({ err }, 'job lock connection lost');
+        const client = new AdvisoryLockConnection(this.opts.databaseUrl, (err) => {
+          if (err) this.log.warn({ err }, 'job lock connection lost');
           this.lostClient(client);
         });
-        client.on('end', () => this.lostClient(client));
         this.client = client;
         await client.connect();
       }
       if (this.leader) {
         // Still holding it? A connection that died took the lock with it.
-        await this.client.query('select 1');
+        await this.client.check();
         return;
       }
-      // Two keys: one for carechat jobs, one for this store's schema.
-      const res = await this.client.query<{ locked: boolean }>(
-        `select pg_try_advisory_lock(hashtext('carechat:jobs'), hashtext(current_schema())) as locked`,
-      );
-      if (res.rows[0]?.locked && !this.stopped) this.becomeLeader();
+      if ((await this.client.tryLock('carechat:jobs')) && !this.stopped) this.becomeLeader();
     } catch (err) {
       this.log.debug({ err }, 'job lock check failed; retrying');
       if (this.client) this.lostClient(this.client);
     }
   }
 
-  private lostClient(client: pg.Client): void {
+  private lostClient(client: AdvisoryLockConnection): void {
     if (this.client !== client) return;
     this.client = undefined;
     client.end().catch(() => undefined);

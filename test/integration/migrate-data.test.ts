@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDemoPractice } from '../../src/server/demo.js';
-import { migrateData } from '../../src/server/migrate-data.js';
+import { migrateData } from '../../src/store/copy-data.js';
 import { verifyChain } from '../../src/domain/audit/verify.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { Store } from '../../src/store/store.js';

@@ -4,10 +4,11 @@ import { z } from 'zod';
 import { AuditLogService } from '../../../domain/audit-log.js';
 import { AppError } from '../../../domain/errors.js';
 import { iso } from '../../../domain/clock.js';
+import { presentAdminUser } from '../../../domain/presenters.js';
 import type { Services } from '../../services.js';
 import { problemResponses } from '../schemas.js';
 import { ctxOf } from '../security.js';
-import { auditSearchOf, presentAdminUser, schemas } from './admin.schema.js';
+import { auditSearchOf, schemas } from './admin.schema.js';
 
 /**
  * Answers every request of a non-admin in this plugin with 404 before validation runs,

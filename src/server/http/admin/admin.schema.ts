@@ -1,8 +1,5 @@
 import { z } from 'zod';
 import type { AuditSearch } from '../../../domain/audit-log.js';
-import { presentUser } from '../../../domain/presenters.js';
-import { iso } from '../../../domain/clock.js';
-import type { UserRow } from '../../../store/schema.js';
 import {
   adminCreateUserSchema,
   adminUpdateUserSchema,
@@ -11,7 +8,6 @@ import {
   auditPageSchema,
   auditQuerySchema,
   setPasswordSchema,
-  type AdminUserWire,
   type AuditQuery,
 } from '../../../shared/wire.js';
 import { idParams } from '../schemas.js';
@@ -24,15 +20,6 @@ export const schemas = {
   audit: { querystring: auditQuerySchema, response: auditPageSchema },
   auditCsv: { querystring: auditQuerySchema.omit({ beforeId: true, limit: true }) },
 };
-
-export function presentAdminUser(u: UserRow): AdminUserWire {
-  return {
-    ...presentUser(u),
-    createdAt: iso(Number(u.created_at)),
-    updatedAt: iso(Number(u.updated_at)),
-    disabledAt: u.disabled_at === null ? null : iso(Number(u.disabled_at)),
-  };
-}
 
 /** Query strings to the store's filter: ISO times to epoch milliseconds. */
 export function auditSearchOf(q: Partial<AuditQuery>): AuditSearch {
