@@ -10,7 +10,7 @@ import {
   type Generator,
   type RelayProcess,
 } from './processes.js';
-import type { Endpoint, SeedFile, Target } from './protocol.js';
+import type { Endpoint, SeedFile } from './protocol.js';
 
 /** What every scenario gets from the harness. */
 export interface Harness {
@@ -132,8 +132,6 @@ export const fileBytes = (path: string): number => {
     return 0;
   }
 };
-
-export const targets: readonly Target[] = ['relay', 'carechat'];
 
 export const fmt = {
   ms: (v: number) => `${v.toFixed(v < 10 ? 2 : 1)} ms`,

@@ -42,6 +42,3 @@ export const round = (v: number, digits = 3): number => {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 };
-
-export const mib = (bytes: number): number => round(bytes / 2 ** 20, 1);
-export const kib = (bytes: number): number => round(bytes / 1024, 1);

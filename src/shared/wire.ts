@@ -130,8 +130,6 @@ export const uuidSchema = z.uuid();
 export const MESSAGE_MAX = TEXT_FIELDS.message.max;
 export const messageBodySchema = humanText(TEXT_FIELDS.message);
 
-export const sendMessageSchema = z.object({ clientId: uuidSchema, body: messageBodySchema });
-
 export const unreadSchema = z.object({
   total: z.number().int(),
   rooms: z.record(z.string(), z.number().int()),
@@ -170,7 +168,6 @@ export const adminCreateUserSchema = z.object({
   workingHours: workingHoursSchema.nullable().optional().describe('practitioners'),
   outOfOffice: outOfOfficeText.optional().describe('practitioners'),
 });
-export type AdminCreateUser = z.infer<typeof adminCreateUserSchema>;
 
 const atLeastOneField = (o: Record<string, unknown>) =>
   Object.values(o).some((v) => v !== undefined);
@@ -186,7 +183,6 @@ export const adminUpdateUserSchema = z
     outOfOffice: outOfOfficeText.optional(),
   })
   .refine(atLeastOneField, 'Nothing to change');
-export type AdminUpdateUser = z.infer<typeof adminUpdateUserSchema>;
 
 export const setPasswordSchema = z.object({
   password: z.string().max(512).describe('12 to 128 characters'),
@@ -200,7 +196,6 @@ export const updateMeSchema = z
     outOfOffice: outOfOfficeText.optional(),
   })
   .refine(atLeastOneField, 'Nothing to change');
-export type UpdateMe = z.infer<typeof updateMeSchema>;
 
 export const auditEventSchema = z.object({
   id: z.string(),

@@ -1,4 +1,4 @@
-import type { AppointmentWire, MessageWire, RoomWire } from '../../src/shared/wire.js';
+import type { AppointmentWire, MessageWire } from '../../src/shared/wire.js';
 import type { UserRow } from '../../src/store/schema.js';
 import type { TestApp, TestClient } from '../support/app.js';
 
@@ -49,8 +49,4 @@ export async function buildPractice(
 export async function messagesIn(client: TestClient, roomId: string): Promise<MessageWire[]> {
   const res = await client.get(`/api/rooms/${roomId}/messages?limit=200`);
   return res.json<{ messages: MessageWire[] }>().messages;
-}
-
-export async function roomOf(client: TestClient, roomId: string): Promise<RoomWire> {
-  return (await client.get(`/api/rooms/${roomId}`)).json<RoomWire>();
 }
