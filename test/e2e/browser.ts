@@ -1,25 +1,29 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import axe from 'axe-core';
 import { afterAll, beforeAll } from 'vitest';
 import { systemClock } from '../../src/domain/clock.js';
 import { createTestStore, startTestApp, type TestApp, type TestStore } from '../support/app.js';
+import { staleParts } from '../../scripts/build-state.mjs';
+import { findBrowser } from './find-browser.js';
 
-/** Debian's Chromium; never a downloaded one. */
-export function findChromium(): string {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  for (const c of candidates) if (c && existsSync(c)) return c;
-  throw new Error(
-    'Chromium was not found. Install it with `apt-get install -y chromium`, or set CHROMIUM_PATH to its executable.',
-  );
-}
+let announced = false;
 
-export function launchBrowser(): Promise<Browser> {
+/** Launches the Chromium that findBrowser() picks, and says once which one it is. */
+async function launchBrowser(): Promise<Browser> {
+  const choice = await findBrowser();
+  if (!announced) {
+    announced = true;
+    const libs = choice.env?.LD_LIBRARY_PATH ? ', with the libraries it carries' : '';
+    process.stdout.write(`browser tests use ${choice.executablePath} (${choice.source}${libs})\n`);
+  }
   return chromium.launch({
-    executablePath: findChromium(),
+    executablePath: choice.executablePath,
     headless: true,
+    ...(choice.env ? { env: { ...process.env, ...choice.env } } : {}),
     args: [
       '--no-sandbox',
       '--disable-gpu',
@@ -32,19 +36,12 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
-function newestMtime(path: string): number {
-  const s = statSync(path);
-  if (!s.isDirectory()) return s.mtimeMs;
-  let newest = s.mtimeMs;
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
-  return newest;
-}
-
 /**
- * Builds the web app when dist/web is missing or older than its sources. Test files may run
- * in parallel; a lock directory makes the second one wait for the first one's build.
+ * Builds the parts of the app (`server`, `web`) that are missing or older than their
+ * sources, as `npm start` would. Test files may run in parallel; a lock directory makes
+ * the second one wait for the first one's build.
  */
-export function ensureWebBuilt(): void {
+export function ensureBuilt(parts: ReadonlyArray<'server' | 'web'> = ['web']): void {
   const lock = 'dist/.web-build-lock';
   mkdirSync('dist', { recursive: true });
   for (let waited = 0; ; waited += 200) {
@@ -57,21 +54,12 @@ export function ensureWebBuilt(): void {
     }
   }
   try {
-    buildIfStale();
+    for (const part of staleParts(process.cwd()))
+      if (parts.includes(part))
+        execFileSync('npm', ['run', '--silent', `build:${part}`], { stdio: 'inherit' });
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
-}
-
-function buildIfStale(): void {
-  const index = 'dist/web/index.html';
-  const sources = Math.max(
-    newestMtime('src/web'),
-    newestMtime('vite.config.ts'),
-    newestMtime('src/shared'),
-  );
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
 }
 
 /**
@@ -224,8 +212,6 @@ export function watchErrors(page: Page): string[] {
   return errors;
 }
 
-const AXE = join(process.cwd(), 'node_modules/axe-core/axe.min.js');
-
 interface AxeViolation {
   id: string;
   impact: string | null;
@@ -239,8 +225,7 @@ export async function seriousViolations(page: Page): Promise<string[]> {
   if (!has) {
     // The app's CSP (script-src 'self') rightly refuses page.addScriptTag's inline script;
     // DevTools evaluation is outside the page's CSP, so axe goes in that way.
-    const { readFileSync } = await import('node:fs');
-    await page.evaluate(readFileSync(AXE, 'utf8'));
+    await page.evaluate(axe.source);
   }
   const violations = await page.evaluate(async () => {
     const w = window as unknown as {
@@ -272,7 +257,7 @@ export function useBrowser(env: Record<string, string> = {}) {
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    ensureWebBuilt();
+    ensureBuilt(['web']);
     await server.start();
     browser = await launchBrowser();
   }, 120_000);
