@@ -9,6 +9,7 @@ export class GroupCommit<Item extends { reject: (err: unknown) => void }> {
   private queue: Item[] = [];
   private scheduled = false;
   private flushing = false;
+  private current: Promise<void> | undefined;
 
   constructor(
     private readonly commit: (batch: Item[]) => Promise<void>,
@@ -21,8 +22,16 @@ export class GroupCommit<Item extends { reject: (err: unknown) => void }> {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.flush();
+      this.current = this.flush();
     });
+  }
+
+  /** Resolves once everything pushed so far is committed (or has failed): for shutdown. */
+  async drain(): Promise<void> {
+    while (this.scheduled || this.flushing) {
+      if (this.flushing) await this.current;
+      else await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   private async flush(): Promise<void> {

@@ -47,6 +47,11 @@ export class MessageWriter {
     });
   }
 
+  /** Resolves once every send submitted so far is committed or has failed. */
+  drain(): Promise<void> {
+    return this.queue.drain();
+  }
+
   private async commit(batch: Pending[]): Promise<void> {
     const now = this.deps.clock.now();
     const outcomes = await this.deps.store.transaction((tx) => this.write(tx, batch, now));

@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyRateLimit from '@fastify/rate-limit';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import type { Bus } from '../bus/bus.js';
 import { createBus, rateLimitStore } from '../bus/redis-bus.js';
 import { systemClock, type Clock } from '../domain/clock.js';
@@ -68,8 +74,15 @@ const redact = [
   'res.headers["set-cookie"]',
 ];
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({
+/**
+ * JSON lines for log collectors; readable lines (pino-pretty, in the same thread so nothing
+ * is lost at exit) when a person watches the terminal.
+ */
+export function createLogger(
+  config: Pick<Config, 'logLevel'>,
+  opts: { pretty?: boolean; destination?: DestinationStream } = {},
+): Logger {
+  const options = {
     level: config.logLevel,
     redact,
     serializers: {
@@ -80,7 +93,39 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
         ip: req.ip,
       }),
     },
-  });
+  };
+  if (!(opts.pretty ?? process.stdout.isTTY))
+    return opts.destination ? pino(options, opts.destination) : pino(options);
+  return pino(
+    options,
+    pretty({
+      sync: true,
+      translateTime: 'SYS:HH:MM:ss',
+      ignore: 'pid,hostname',
+      ...(opts.destination ? { destination: opts.destination } : {}),
+    }),
+  );
+}
+
+/**
+ * One line per request, at debug, instead of Fastify's two at info: at the default level
+ * the terminal of a running practice shows what happened, not every page load and poll.
+ * A request that fails is still logged at error.
+ */
+class QuietRequestLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    if (error) return super.requestCompleted(error, request, reply);
+    reply.log.debug(
+      { req: request, res: reply, responseTime: reply.elapsedTime },
+      'request completed',
+    );
+  }
 }
 
 export async function buildApp(opts: AppOptions): Promise<App> {
@@ -113,6 +158,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     loggerInstance: log,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
+    logController: new QuietRequestLog(),
     trustProxy: config.trustProxy,
     bodyLimit: 256 * 1024,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -196,8 +242,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     close: async () => {
       clearInterval(deniedFlush);
       await jobs.stop();
+      // Live clients hear 1001 (going away) and reconnect, to this process's successor.
       await gateway.shutdown();
+      // Waits for HTTP requests in flight; then sends and audit rows already accepted
+      // (from sockets, too) are committed before the store closes.
       await app.close();
+      await services.messages.writer.drain();
+      await services.deps.readAudit.drain();
       await services.messages.deliveries.close();
       await bus.close();
       if (!opts.database) await database.close();

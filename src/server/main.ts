@@ -34,7 +34,13 @@ async function main(): Promise<void> {
 
   let closing = false;
   const shutdown = (signal: string) => {
-    if (closing) return;
+    if (closing) {
+      // Ctrl-C again means now, abandoning what is still in flight; a repeated SIGTERM
+      // (a process manager, or npm start losing its shell) waits for the graceful close.
+      if (signal !== 'SIGINT') return;
+      log.warn({ signal }, 'stopping without waiting');
+      process.exit(1);
+    }
     closing = true;
     log.info({ signal }, 'shutting down');
     close().then(

@@ -28,4 +28,9 @@ export class AuditWriter {
   record(entry: AuditEntry): Promise<void> {
     return new Promise<void>((resolve, reject) => this.queue.push({ entry, resolve, reject }));
   }
+
+  /** Resolves once every row recorded so far is stored or has failed: for shutdown. */
+  drain(): Promise<void> {
+    return this.queue.drain();
+  }
 }
