@@ -22,7 +22,7 @@ interface Started {
 
 const dirs: string[] = [];
 
-async function npmStart(opts: { ownGroup?: boolean } = {}): Promise<Started> {
+async function npmStart(opts: { ownGroup?: boolean; demo?: boolean } = {}): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), 'carechat-start-'));
   dirs.push(dir);
   const marker = `carechat-start-test-${randomUUID()}`;
@@ -31,7 +31,7 @@ async function npmStart(opts: { ownGroup?: boolean } = {}): Promise<Started> {
       ...process.env,
       PORT: '0',
       DATABASE_URL: `sqlite:${join(dir, 'carechat.db')}`,
-      DEMO: 'true',
+      DEMO: String(opts.demo ?? true),
       DEMO_PASSWORD: 'start-test-password',
       LOG_LEVEL: 'info',
       TEST_DATABASE_URL: '',
@@ -147,7 +147,8 @@ describe.runIf(hasProc)('npm start', () => {
   }, 120_000);
 
   it('Ctrl-C (SIGINT to the foreground process group) stops everything too', async () => {
-    const s = await npmStart({ ownGroup: true });
+    // No demo practice this time: its password hashing is the slow part of a start.
+    const s = await npmStart({ ownGroup: true, demo: false });
     leftovers = processesWith(s.marker);
     process.kill(-s.npm.pid!, 'SIGINT');
     await s.exited;
