@@ -66,6 +66,9 @@ export interface App {
   close: () => Promise<void>;
 }
 
+/** How long shutdown waits for HTTP requests in flight before it closes their connections. */
+const SHUTDOWN_GRACE_MS = 5000;
+
 // Paths in logs carry ids only; query strings and bodies are never logged.
 const redact = [
   'req.headers.cookie',
@@ -244,9 +247,15 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await jobs.stop();
       // Live clients hear 1001 (going away) and reconnect, to this process's successor.
       await gateway.shutdown();
-      // Waits for HTTP requests in flight; then sends and audit rows already accepted
-      // (from sockets, too) are committed before the store closes.
+      // Waits for HTTP requests in flight, for a few seconds at most: a connection a browser
+      // opened as a spare and never used counts as busy to Node, and would hold the close
+      // until it times out. Cutting a slow request loses only its answer (the writers below
+      // still commit it; the client retries by client id).
+      const force = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await app.close();
+      clearTimeout(force);
+      // Sends and audit rows already accepted (from sockets, too) are committed before the
+      // store closes.
       await services.messages.writer.drain();
       await services.deps.readAudit.drain();
       await services.messages.deliveries.close();
