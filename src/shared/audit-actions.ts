@@ -50,6 +50,3 @@ export const AUDIT_ACTIONS = [
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
-
-const known = new Set<string>(AUDIT_ACTIONS);
-export const isAuditAction = (value: string): value is AuditAction => known.has(value);

@@ -157,5 +157,3 @@ export type AppointmentRow = Selectable<AppointmentsTable>;
 export type RoomRow = Selectable<RoomsTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type RoomMemberRow = Selectable<RoomMembersTable>;
-export type EventRow = Selectable<EventsTable>;
-export type EventDeliveryRow = Selectable<EventDeliveriesTable>;
