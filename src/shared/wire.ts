@@ -56,8 +56,6 @@ export type PractitionerWire = z.infer<typeof practitionerSchema>;
 export const appointmentStatusSchema = z.enum(['requested', 'accepted', 'declined', 'cancelled']);
 export type AppointmentStatus = z.infer<typeof appointmentStatusSchema>;
 
-/** Most characters in an appointment's reason, and in an accept/decline/cancel note. */
-export const REASON_MAX = TEXT_FIELDS.reason.max;
 export const appointmentReasonSchema = humanText(TEXT_FIELDS.reason);
 /** Empty means no note. */
 export const appointmentNoteSchema = humanText(TEXT_FIELDS.note);
@@ -127,7 +125,6 @@ export type RoomWire = z.infer<typeof roomSchema>;
 export const uuidSchema = z.uuid();
 
 /** Bodies: the text policy (shared/text.ts) for multi-line text, 1..10,000 characters. */
-export const MESSAGE_MAX = TEXT_FIELDS.message.max;
 export const messageBodySchema = humanText(TEXT_FIELDS.message);
 
 export const unreadSchema = z.object({

@@ -12,7 +12,7 @@ import { useStore } from '../lib/store.js';
 import { useRoomTimeline } from '../live/use-room-timeline.js';
 import { useSignedIn } from '../session.js';
 
-/** Same limit as the server's (shared/wire.ts MESSAGE_MAX), kept here so zod stays out of the bundle. */
+/** Same limit as the server's (shared/text.ts TEXT_FIELDS.message.max), kept here so zod stays out of the bundle. */
 const MESSAGE_MAX = 10_000;
 const BOTTOM_SLACK_PX = 48;
 
