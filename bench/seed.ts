@@ -17,6 +17,7 @@ import { systemCtx } from '../src/domain/context.js';
 import { Outbox } from '../src/domain/events/outbox.js';
 import { ProcessorRegistry } from '../src/domain/events/processor.js';
 import { OWASP_SCRYPT } from '../src/domain/passwords.js';
+import { noTelemetry } from '../src/domain/telemetry.js';
 import { migrateToLatest, openDatabase } from '../src/store/database.js';
 import type { DB, MessageRow, UserRow } from '../src/store/schema.js';
 import { Store } from '../src/store/store.js';
@@ -67,6 +68,7 @@ export async function seed(opts: SeedOptions): Promise<SeedFile> {
       clock: systemClock,
       bus: new LocalBus(),
       log: pino({ level: 'silent' }),
+      telemetry: noTelemetry,
       passwordParams: OWASP_SCRYPT,
       session: { idleMs: 15 * 60_000, absoluteMs: 12 * 3600_000 },
       loginLimits: { perAccount: 5, perIp: 30, windowMs: 15 * 60_000 },

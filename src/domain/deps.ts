@@ -5,6 +5,7 @@ import type { AuditWriter } from './audit-writer.js';
 import type { Clock } from './clock.js';
 import type { Outbox } from './events/outbox.js';
 import type { ScryptParams } from './passwords.js';
+import type { Telemetry } from './telemetry.js';
 
 /** What the domain services need from the outside world. */
 export interface Deps {
@@ -16,6 +17,8 @@ export interface Deps {
   clock: Clock;
   bus: Bus;
   log: Logger;
+  /** Where the domain reports its own work (commits, deliveries); `noTelemetry` when nobody watches. */
+  telemetry: Telemetry;
   passwordParams: ScryptParams;
   session: { idleMs: number; absoluteMs: number };
   loginLimits: { perAccount: number; perIp: number; windowMs: number };

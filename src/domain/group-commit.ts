@@ -10,11 +10,17 @@ export class GroupCommit<Item extends { reject: (err: unknown) => void }> {
   private scheduled = false;
   private flushing = false;
   private current: Promise<void> | undefined;
+  private committing = 0;
 
   constructor(
     private readonly commit: (batch: Item[]) => Promise<void>,
     private readonly maxBatch: number,
   ) {}
+
+  /** Items waiting for a commit or inside the one under way. */
+  get pending(): number {
+    return this.queue.length + this.committing;
+  }
 
   push(item: Item): void {
     this.queue.push(item);
@@ -39,6 +45,7 @@ export class GroupCommit<Item extends { reject: (err: unknown) => void }> {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxBatch);
+        this.committing = batch.length;
         try {
           await this.commit(batch);
         } catch (err) {
@@ -49,6 +56,7 @@ export class GroupCommit<Item extends { reject: (err: unknown) => void }> {
         }
       }
     } finally {
+      this.committing = 0;
       this.flushing = false;
     }
   }

@@ -54,7 +54,14 @@ export class MessageWriter {
 
   private async commit(batch: Pending[]): Promise<void> {
     const now = this.deps.clock.now();
+    // Transport time, not the domain clock: this is what the commit cost.
+    const started = performance.now();
     const outcomes = await this.deps.store.transaction((tx) => this.write(tx, batch, now));
+    this.deps.telemetry.messagesCommitted(
+      batch.length,
+      outcomes.results.filter((o) => o.ok && o.created).length,
+      performance.now() - started,
+    );
     // Each committed message is presented once: the same object acks the sender and is pushed.
     const fresh = new Map<string, MessageWire[]>();
     batch.forEach((p, i) => {

@@ -40,6 +40,7 @@ import { registerSecurity } from './http/security.js';
 import { registerWeb } from './http/web.routes.js';
 import { buildServices, type Services } from './services.js';
 import { expiredSessionSweep, JobScheduler } from './jobs.js';
+import { createMetrics, startMetricsServer } from './metrics.js';
 
 export interface AppOptions {
   config: Config;
@@ -63,6 +64,8 @@ export interface App {
   gateway: Gateway;
   /** Background jobs; register more with `jobs.add`. One process runs them (see jobs.ts). */
   jobs: JobScheduler;
+  /** The metrics listener's address when METRICS_PORT is set (`${metricsUrl}/metrics`). */
+  metricsUrl: string | undefined;
   close: () => Promise<void>;
 }
 
@@ -145,7 +148,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       dialect: database.dialect,
       log,
     }));
+  // Nothing is measured unless something will read it.
+  const metrics = config.metricsPort === undefined ? undefined : createMetrics();
   const services = buildServices({
+    telemetry: metrics?.telemetry,
     config,
     database,
     bus,
@@ -172,6 +178,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  metrics?.observeHttp(app);
+  metrics?.observeAuditQueue(() => services.deps.readAudit.pending);
 
   await app.register(fastifyCookie);
   await app.register(fastifyRateLimit, { global: false, ...rateLimitStore(bus) });
@@ -213,6 +221,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerWeb(app, config.webRoot ?? fileURLToPath(new URL('../../dist/web', import.meta.url)));
 
   await app.ready();
+  const metricsServer =
+    metrics && config.metricsPort !== undefined
+      ? await startMetricsServer(metrics, {
+          host: config.metricsHost,
+          port: config.metricsPort,
+          log,
+        })
+      : undefined;
   const jobs = new JobScheduler({
     database,
     databaseUrl: config.databaseUrl,
@@ -242,8 +258,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     services,
     gateway,
     jobs,
+    metricsUrl: metricsServer?.url,
     close: async () => {
       clearInterval(deniedFlush);
+      await metricsServer?.close();
       await jobs.stop();
       // Live clients hear 1001 (going away) and reconnect, to this process's successor.
       await gateway.shutdown();

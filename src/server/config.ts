@@ -31,6 +31,8 @@ function validSchemaParameter(url: string): boolean {
 const envSchema = z.object({
   PORT: wholeNumber('a port number', 0, 65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: wholeNumber('a port number', 0, 65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z
     .string()
     .default('sqlite:./data/carechat.db')
@@ -99,6 +101,9 @@ function shownValue(name: string, value: string): string {
 export type Config = {
   port: number;
   host: string;
+  /** The metrics listener's port; undefined: no metrics listener (and no metrics kept). */
+  metricsPort: number | undefined;
+  metricsHost: string;
   databaseUrl: string;
   databasePoolSize: number;
   redisUrl: string | undefined;
@@ -149,6 +154,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     port: e.PORT,
     host: e.HOST,
+    metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     redisUrl: e.REDIS_URL,

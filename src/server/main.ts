@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config);
-  const { app, services, close } = await buildApp({ config, logger: log });
+  const { app, services, metricsUrl, close } = await buildApp({ config, logger: log });
 
   const demo = await ensureDemoPractice(services);
   const address = await app.listen({ port: config.port, host: config.host });
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   if (config.port === 0 && !process.env.PUBLIC_ORIGIN) config.publicOrigin = address;
 
   const lines = [`carechat is running at ${config.publicOrigin}`];
+  if (metricsUrl) lines.push(`Metrics for Prometheus at ${metricsUrl}/metrics`);
   if (demo) {
     lines.push(
       demo.created

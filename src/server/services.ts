@@ -28,6 +28,7 @@ import { liveWakeups } from '../domain/events/live-processor.js';
 import { Outbox } from '../domain/events/outbox.js';
 import { OutboxAdmin } from '../domain/events/outbox-admin.js';
 import { ProcessorRegistry, type Processor } from '../domain/events/processor.js';
+import { noTelemetry, type Telemetry } from '../domain/telemetry.js';
 import type { Database } from '../store/database.js';
 import { Store } from '../store/store.js';
 import type { Config } from './config.js';
@@ -70,6 +71,7 @@ export function buildServices(opts: {
   processors?: readonly Processor[] | undefined;
   outbox?: Partial<OutboxSettings> | undefined;
   outboxObserver?: OutboxObserver | undefined;
+  telemetry?: Telemetry;
 }): Services {
   const store = Store.from(opts.database);
   const registry = new ProcessorRegistry([liveWakeups(opts.bus), ...(opts.processors ?? [])]);
@@ -81,6 +83,7 @@ export function buildServices(opts: {
     clock: opts.clock,
     bus: opts.bus,
     log: opts.log,
+    telemetry: opts.telemetry ?? noTelemetry,
     passwordParams: opts.passwordParams,
     session: { idleMs: opts.config.sessionIdleMs, absoluteMs: opts.config.sessionAbsoluteMs },
     loginLimits: {

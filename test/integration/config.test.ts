@@ -21,7 +21,7 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(
       ([k]) =>
-        !/^(PORT|HOST|DATABASE_|REDIS_|PUBLIC_ORIGIN|DEMO|SESSION_|LOG_LEVEL|TRUST_PROXY|LOGIN_|WEB_ROOT)/.test(
+        !/^(PORT|HOST|METRICS_|DATABASE_|REDIS_|PUBLIC_ORIGIN|DEMO|SESSION_|LOG_LEVEL|TRUST_PROXY|LOGIN_|WEB_ROOT)/.test(
           k,
         ),
     ),

@@ -17,6 +17,9 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({
       port: 3000,
       host: '127.0.0.1',
+      // No metrics listener unless asked for.
+      metricsPort: undefined,
+      metricsHost: '127.0.0.1',
       databaseUrl: 'sqlite:./data/carechat.db',
       redisUrl: undefined,
       publicOrigin: 'http://127.0.0.1:3000',
@@ -40,6 +43,8 @@ describe('loadConfig', () => {
     const c = loadConfig({
       PORT: '8080',
       HOST: '0.0.0.0',
+      METRICS_PORT: '9464',
+      METRICS_HOST: '10.0.0.5',
       DATABASE_URL: 'postgres://carechat@db.internal:5432/carechat',
       DATABASE_POOL_SIZE: '25',
       REDIS_URL: 'redis://cache.internal:6379',
@@ -63,6 +68,8 @@ describe('loadConfig', () => {
     expect(c).toEqual({
       port: 8080,
       host: '0.0.0.0',
+      metricsPort: 9464,
+      metricsHost: '10.0.0.5',
       databaseUrl: 'postgres://carechat@db.internal:5432/carechat',
       databasePoolSize: 25,
       redisUrl: 'redis://cache.internal:6379',
@@ -100,6 +107,7 @@ describe('loadConfig', () => {
   it.each([
     [{ PORT: 'abc' }, 'PORT must be a port number (got "abc")'],
     [{ PORT: '70000' }, 'PORT must be at most 65535 (got "70000")'],
+    [{ METRICS_PORT: 'prometheus' }, 'METRICS_PORT must be a port number'],
     [{ SESSION_IDLE_MINUTES: 'x' }, 'SESSION_IDLE_MINUTES must be a number of minutes (got "x")'],
     [{ SESSION_IDLE_MINUTES: '0' }, 'SESSION_IDLE_MINUTES must be a positive number of minutes'],
     [{ SESSION_ABSOLUTE_MINUTES: '1.5' }, 'SESSION_ABSOLUTE_MINUTES must be a whole number'],

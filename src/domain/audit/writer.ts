@@ -25,6 +25,11 @@ export class AuditWriter {
     }, 500);
   }
 
+  /** Rows not yet stored: each is a read still waiting to answer. */
+  get pending(): number {
+    return this.queue.pending;
+  }
+
   record(entry: AuditEntry): Promise<void> {
     return new Promise<void>((resolve, reject) => this.queue.push({ entry, resolve, reject }));
   }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { FeedRoom, MessageFeed } from '../../domain/conversations/feed.js';
 import type { DeliveryRecorder } from '../../domain/delivery.js';
+import type { Deps } from '../../domain/deps.js';
 import { RESUME_LIMIT } from '../../shared/events.js';
 import type { MessageWire } from '../../shared/wire.js';
 import type { Connection } from './connection.js';
@@ -34,6 +35,8 @@ export class Delivery {
     private readonly feed: MessageFeed,
     private readonly deliveries: DeliveryRecorder,
     private readonly log: Logger,
+    /** Where delivery lag is reported, by the clock that stamped the commit. */
+    private readonly deps: Pick<Deps, 'clock' | 'telemetry'>,
   ) {}
 
   /** One resume at a time per connection; the latest one in flight is what commands wait for. */
@@ -185,6 +188,12 @@ export class Delivery {
         ? `{"type":"ack","clientId":${JSON.stringify(m.clientId)},"message":${f.json}}`
         : f.message;
     this.hub.write(conn, frame, conn.sink.kind === 'sse' ? conn.cursorId() : undefined);
+    // Live frames only: a replay's lag is how long the client was away.
+    if (!conn.resuming)
+      this.deps.telemetry.messageDelivered(
+        conn.sink.kind,
+        this.deps.clock.now() - Date.parse(m.createdAt),
+      );
     if (m.senderId !== conn.userId)
       this.deliveries.note(m.roomId, conn.userId, m.seq, conn.rooms.get(m.roomId)!.userIds);
   }

@@ -59,7 +59,13 @@ export class Gateway {
     const { bus, clock } = services;
     this.log = services.log.child({ part: 'gateway' });
     this.hub = new Hub(opts, this.log, (conn) => this.close(conn));
-    this.delivery = new Delivery(this.hub, services.feed, services.messages.deliveries, this.log);
+    this.delivery = new Delivery(
+      this.hub,
+      services.feed,
+      services.messages.deliveries,
+      this.log,
+      services.deps,
+    );
     this.presence = new Presence(this.hub, bus, this.log);
     this.typing = new Typing(this.hub, bus);
     this.unread = new UnreadCounts(this.hub, services.deps, this.log);
@@ -98,6 +104,7 @@ export class Gateway {
     const conn = new Connection(String(this.nextId++), sink, auth, ip, clock.now(), this.opts.rate);
     // Registered before the rooms are read, so no wake-up can fall between the two.
     this.hub.add(conn);
+    this.services.deps.telemetry.connectionOpened(sink.kind);
     try {
       for (const room of await feed.rooms(conn.ctx)) {
         conn.rooms.set(room.id, room);
@@ -130,6 +137,7 @@ export class Gateway {
     if (conn.resumeTimer) clearTimeout(conn.resumeTimer);
     const removed = this.hub.remove(conn);
     if (!removed) return;
+    this.services.deps.telemetry.connectionClosed(conn.sink.kind);
     if (removed.lastOfUser) this.typing.stopAll(conn.userId);
     if (conn.joined) void this.presence.leave(conn);
   }
