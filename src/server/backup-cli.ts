@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
@@ -37,7 +38,7 @@ function describe(s: BackupSummary): string {
   return `${s.users} users, ${s.messages} messages, ${s.files} files, ${mib(s.bytes)}, schema at ${s.migrations.at(-1) ?? 'none'}`;
 }
 
-export async function runBackupCli(
+async function runBackupCli(
   argv: string[],
   env: Record<string, string | undefined> = process.env,
 ): Promise<string> {
@@ -59,15 +60,18 @@ export async function runBackupCli(
   const parsed = argsSchema.safeParse({ command: positionals[0], ...values });
   if (!parsed.success) throw new BackupError(`${parsed.error.issues[0]!.message}\n${USAGE}`);
   const storeUrl = loadConfig(env).databaseUrl;
+  // npm runs scripts from the package root; a file name is meant from where it was typed.
+  const typed = (file: string) => resolve(env.INIT_CWD ?? process.cwd(), file);
   const args = parsed.data;
   switch (args.command) {
     case 'backup': {
-      const s = await backupSqlite(storeUrl, args.to, { force: args.force });
+      const s = await backupSqlite(storeUrl, typed(args.to), { force: args.force });
       return `Backed up ${storeUrl} to ${s.file}: ${describe(s)}`;
     }
     case 'restore': {
-      const s = await restoreSqlite(args.from, storeUrl, { force: args.force });
-      return `Restored ${args.from} into ${s.file}: ${describe(s)}. Start carechat as usual; it migrates the store if the backup is older.`;
+      const from = typed(args.from);
+      const s = await restoreSqlite(from, storeUrl, { force: args.force });
+      return `Restored ${from} into ${s.file}: ${describe(s)}. Start carechat as usual; it migrates the store if the backup is older.`;
     }
   }
 }

@@ -14,7 +14,7 @@ const OUTBOX_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900];
 
 const TRANSPORTS: readonly Transport[] = ['ws', 'sse'];
 
-export interface Metrics {
+interface Metrics {
   registry: Registry;
   /** Handed to the domain (Deps) and the gateway; feeds the metrics below. */
   telemetry: Telemetry;
@@ -134,7 +134,7 @@ export function createMetrics(): Metrics {
   };
 }
 
-export interface MetricsServer {
+interface MetricsServer {
   /** e.g. http://127.0.0.1:9464 */
   url: string;
   close(): Promise<void>;
