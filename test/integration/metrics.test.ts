@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MessageWire } from '../../src/shared/wire.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import {
   SseClient,
   WsClient,
   buildConversation,
   eventually,
-  postMessage,
   type Conversation,
 } from '../support/ws-client.js';
 
@@ -84,7 +84,18 @@ describe('metrics on their own listener', () => {
     );
 
     // Over HTTP from the patient: the practitioner's socket and the patient's own stream get it.
-    const overHttp = await postMessage(c.patientClient, c.roomId, 'Is the clinic open on Friday?');
+    const res = await fetch(`${t.url}/api/rooms/${c.roomId}/messages`, {
+      method: 'POST',
+      headers: {
+        cookie: c.patientClient.cookie,
+        'x-csrf-token': c.patientClient.csrfToken,
+        origin: t.url,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ clientId: randomUUID(), body: 'Is the clinic open on Friday?' }),
+    });
+    expect(res.status).toBe(201);
+    const overHttp = (await res.json()) as MessageWire;
     await practitioner.nextOf('message', (e) => e.message.id === overHttp.id);
     await patientStream.next((e) => e.data.type === 'message');
     // Over the WebSocket from the practitioner: acked to the sender, pushed to the patient's stream.
