@@ -1,3 +1,5 @@
+import type { OutboxObserver } from './events/dispatcher.js';
+
 /** How a live connection reaches its client: a WebSocket or the server-sent-events fallback. */
 export type Transport = 'ws' | 'sse';
 
@@ -14,10 +16,8 @@ export interface Telemetry {
   connectionClosed(transport: Transport): void;
   /** A live message frame was written to a connection, `lagMs` after the message was committed. */
   messageDelivered(transport: Transport, lagMs: number): void;
-  /** The outbox handed an event to its handler, `lagMs` after the event was committed. */
-  outboxDispatched(handler: string, lagMs: number): void;
-  /** An outbox handler failed on an event (it stays in the outbox and is tried again). */
-  outboxFailed(handler: string): void;
+  /** Told of every outbox round: each delivery's lag from commit to done, and each failure. */
+  outbox: OutboxObserver;
 }
 
 const nothing = (): void => undefined;
@@ -28,6 +28,5 @@ export const noTelemetry: Telemetry = {
   connectionOpened: nothing,
   connectionClosed: nothing,
   messageDelivered: nothing,
-  outboxDispatched: nothing,
-  outboxFailed: nothing,
+  outbox: { processed: nothing, failed: nothing },
 };

@@ -180,6 +180,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
   metrics?.observeHttp(app);
   metrics?.observeAuditQueue(() => services.deps.readAudit.pending);
+  metrics?.observeOutbox(
+    () => services.outbox.admin.processors(),
+    () => services.clock.now(),
+  );
 
   await app.register(fastifyCookie);
   await app.register(fastifyRateLimit, { global: false, ...rateLimitStore(bus) });

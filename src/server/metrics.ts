@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Telemetry, Transport } from '../domain/telemetry.js';
+import type { OutboxProcessorWire } from '../shared/outbox.js';
 
 /** Seconds: from a fast in-memory answer to a slow export. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -22,6 +23,8 @@ interface Metrics {
   observeHttp(app: FastifyInstance): void;
   /** Reads the read-audit writer's backlog at each scrape. */
   observeAuditQueue(pending: () => number): void;
+  /** Reads the outbox's backlog per processor from the store at each scrape. */
+  observeOutbox(summary: () => Promise<OutboxProcessorWire[]>, now: () => number): void;
 }
 
 /**
@@ -83,17 +86,60 @@ export function createMetrics(): Metrics {
   });
   const outboxLag = new Histogram({
     name: 'carechat_outbox_lag_seconds',
-    help: 'From an outbox event commit to its dispatch to a handler',
-    labelNames: ['handler'] as const,
+    help: 'From an outbox event commit to its delivery done by a processor',
+    labelNames: ['processor'] as const,
     buckets: OUTBOX_BUCKETS,
     registers,
   });
   const outboxFailures = new Counter({
     name: 'carechat_outbox_failures_total',
-    help: 'Outbox handler failures (the event stays and is tried again)',
-    labelNames: ['handler'] as const,
+    help: 'Outbox processor failures; dead="true" when it was the last attempt (listed under Admin, Outbox)',
+    labelNames: ['processor', 'dead'] as const,
     registers,
   });
+  // The backlog is the store's, read once per scrape for all three gauges (they are
+  // collected together); on PostgreSQL every process reports the same numbers.
+  let outboxSummary: (() => Promise<OutboxProcessorWire[]>) | undefined;
+  let outboxNow: () => number = Date.now;
+  let reading: Promise<OutboxProcessorWire[] | undefined> | undefined;
+  const readOutbox = () =>
+    (reading ??= (outboxSummary?.() ?? Promise.resolve(undefined))
+      // A store that cannot be read leaves the gauges empty, not the whole scrape failed.
+      .catch(() => undefined)
+      .finally(() => (reading = undefined)));
+  const outboxGauge = (
+    name: string,
+    help: string,
+    value: (p: OutboxProcessorWire, now: number) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['processor'] as const,
+      registers,
+      async collect() {
+        const summary = await readOutbox();
+        this.reset();
+        const now = outboxNow();
+        for (const p of summary ?? []) this.set({ processor: p.processor }, value(p, now));
+      },
+    });
+  outboxGauge(
+    'carechat_outbox_pending',
+    'Outbox deliveries waiting for their processor',
+    (p) => p.pending,
+  );
+  outboxGauge(
+    'carechat_outbox_dead',
+    'Outbox deliveries out of attempts, waiting for an admin to retry them',
+    (p) => p.dead,
+  );
+  outboxGauge(
+    'carechat_outbox_oldest_pending_age_seconds',
+    'Age of the oldest outbox delivery still waiting (0 when none waits)',
+    (p, now) =>
+      p.oldestPendingAt === null ? 0 : Math.max(0, now - Date.parse(p.oldestPendingAt)) / 1000,
+  );
 
   const telemetry: Telemetry = {
     messagesCommitted: (batch, created, ms) => {
@@ -106,8 +152,12 @@ export function createMetrics(): Metrics {
     // Clocks of two processes may disagree by a little; a negative lag is none.
     messageDelivered: (transport, lagMs) =>
       deliveryLag.observe({ transport }, Math.max(0, lagMs) / 1000),
-    outboxDispatched: (handler, lagMs) => outboxLag.observe({ handler }, Math.max(0, lagMs) / 1000),
-    outboxFailed: (handler) => outboxFailures.inc({ handler }),
+    outbox: {
+      processed: (processor, lags) => {
+        for (const lagMs of lags) outboxLag.observe({ processor }, Math.max(0, lagMs) / 1000);
+      },
+      failed: (processor, dead) => outboxFailures.inc({ processor, dead: String(dead) }),
+    },
   };
 
   return {
@@ -130,6 +180,10 @@ export function createMetrics(): Metrics {
     },
     observeAuditQueue: (pending) => {
       auditPending = pending;
+    },
+    observeOutbox: (summary, now) => {
+      outboxSummary = summary;
+      outboxNow = now;
     },
   };
 }

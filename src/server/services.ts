@@ -107,7 +107,7 @@ export function buildServices(opts: {
       retentionMs: opts.config.outboxRetentionMs,
       ...opts.outbox,
     },
-    observer: opts.outboxObserver,
+    observer: opts.outboxObserver ?? deps.telemetry.outbox,
   });
   const auditSigner = loadCheckpointSigner({
     signingKey: opts.config.auditSigningKey,

@@ -7,6 +7,7 @@ import {
   WsClient,
   buildConversation,
   eventually,
+  postMessage,
   type Conversation,
 } from '../support/ws-client.js';
 
@@ -42,7 +43,8 @@ describe('metrics on their own listener', () => {
   let t: TestApp;
   let c: Conversation;
   beforeAll(async () => {
-    t = await startTestApp({ listen: true, env: { METRICS_PORT: '0' } });
+    // The outbox polls often, so its rounds happen within a test.
+    t = await startTestApp({ listen: true, env: { METRICS_PORT: '0' }, outbox: { pollMs: 50 } });
     c = await buildConversation(t);
   });
   afterAll(async () => {
@@ -151,13 +153,37 @@ describe('metrics on their own listener', () => {
     ).toBe(2);
   });
 
-  it('reports the audit writer queue, the outbox series and the process metrics', async () => {
+  it('reports the outbox working through the events of sent messages', async () => {
+    const processor = { processor: 'live-wakeup' };
+    const before = await Scrape.of(t);
+    await postMessage(c.patientClient, c.roomId, 'Can I bring my own test results?');
+    await postMessage(c.practitionerClient, c.roomId, 'Yes, please do.');
+    let after = before;
+    for (let i = 0; i < 200; i++) {
+      after = await Scrape.of(t);
+      const done =
+        after.value('carechat_outbox_lag_seconds_count', processor) -
+        before.value('carechat_outbox_lag_seconds_count', processor);
+      if (done >= 2 && after.value('carechat_outbox_pending', processor) === 0) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    // Each message's event delivered once to the processor that re-sends its wake-up.
+    expect(
+      after.value('carechat_outbox_lag_seconds_count', processor) -
+        before.value('carechat_outbox_lag_seconds_count', processor),
+    ).toBe(2);
+    // The backlog gauges come from the store: nothing waiting, nothing dead.
+    expect(after.text).toMatch(/^carechat_outbox_pending\{processor="live-wakeup"\} 0$/m);
+    expect(after.text).toMatch(/^carechat_outbox_dead\{processor="live-wakeup"\} 0$/m);
+    expect(after.value('carechat_outbox_oldest_pending_age_seconds', processor)).toBe(0);
+    expect(after.has('carechat_outbox_failures_total')).toBe(true);
+  });
+
+  it('reports the audit writer queue and the process metrics', async () => {
     const s = await Scrape.of(t);
     expect(s.has('carechat_audit_queue_depth')).toBe(true);
     // Nothing is waiting once every read has answered.
     expect(s.value('carechat_audit_queue_depth')).toBe(0);
-    expect(s.has('carechat_outbox_lag_seconds')).toBe(true);
-    expect(s.has('carechat_outbox_failures_total')).toBe(true);
     expect(s.has('process_cpu_user_seconds_total')).toBe(true);
     expect(s.has('process_resident_memory_bytes')).toBe(true);
     expect(s.has('nodejs_eventloop_lag_seconds')).toBe(true);
