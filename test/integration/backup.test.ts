@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/domain/clock.js';
 import type { MessageWire } from '../../src/shared/wire.js';
 import { BackupError, backupSqlite, restoreSqlite } from '../../src/store/backup.js';
 import type { TestApp, TestClient, TestStore } from '../support/app.js';
@@ -76,7 +77,10 @@ describe.skipIf(postgresTier)(
   () => {
     it('keeps every message acknowledged before the backup started, and the restored store serves them', async () => {
       const source = sqliteStore();
-      const t = await startMessagingApp({ listen: true, store: source });
+      // Under the socket's command rate limit (50/s), however fast the acks come back.
+      const pace = () => new Promise((r) => setTimeout(r, 25));
+      // The real clock: the socket's command budget refills with time, as in production.
+      const t = await startMessagingApp({ listen: true, store: source, clock: systemClock });
       let running = true;
       let sending = true;
       let restored: TestApp | undefined;
@@ -102,6 +106,7 @@ describe.skipIf(postgresTier)(
             ws.send({ type: 'send', roomId: c.roomId, clientId, body: `patient message ${i}` });
             const ack = await ws.nextOf('ack', (e) => e.clientId === clientId, 15_000);
             acked.push(ack.message.id);
+            await pace();
           }
         })();
         // The practitioner sends over real HTTP at the same time.
@@ -119,6 +124,7 @@ describe.skipIf(postgresTier)(
             });
             expect(res.status).toBe(201);
             acked.push(((await res.json()) as MessageWire).id);
+            await pace();
           }
         })();
 
