@@ -96,6 +96,12 @@ describe.skipIf(postgresTier)(
           data: photo.data,
           created_at: t.clock.now(),
         });
+        // As the patient's own photo, so the patient may read it back.
+        await t.services.database.db
+          .updateTable('users')
+          .set({ photo_file_id: photo.id })
+          .where('id', '=', c.patient.id)
+          .execute();
 
         const acked: string[] = [];
         // The patient sends over a real WebSocket, one message after the other's ack.
