@@ -1,4 +1,4 @@
-import type { AppointmentWire, MessageWire, PersonWire, UnreadWire } from '../shared/wire.js';
+import type { DashboardWire } from '../shared/wire.js';
 import type { AppointmentService } from './appointments.js';
 import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
@@ -6,12 +6,7 @@ import { presentMessage } from './message-presenter.js';
 import { presentPerson } from './presenters.js';
 import { unreadFor } from './rooms.js';
 
-export interface Dashboard {
-  upcomingAppointments: AppointmentWire[];
-  requests: AppointmentWire[];
-  recentMessages: { message: MessageWire; roomId: string; from: PersonWire }[];
-  unread: UnreadWire;
-}
+export type Dashboard = DashboardWire;
 
 export const RECENT_MESSAGES = 8;
 

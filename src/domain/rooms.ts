@@ -203,7 +203,6 @@ export class RoomService {
     });
   }
 
-  /** Rooms with their people, marks and unread counts, in a fixed number of queries. */
   /** Presents list rows; everything a room shows came in its row, so no further queries. */
   private present(rows: readonly RoomListRow[]): RoomWire[] {
     return rows.map((r) => {

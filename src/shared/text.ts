@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MESSAGE_MAX } from './vocabulary.js';
 
 /**
  * The one policy for text that people write: names, appointment reasons, notes,
@@ -64,7 +65,7 @@ export const TEXT_FIELDS = {
   note: { label: 'Note', max: 500, multiline: true },
   message: {
     label: 'Message',
-    max: 10_000,
+    max: MESSAGE_MAX,
     multiline: true,
     required: true,
     emptyMessage: 'Message is empty',

@@ -1,10 +1,18 @@
 import { z } from 'zod';
 import { TEXT_FIELDS, humanText } from './text.js';
+import { APPOINTMENT_STATUSES, MESSAGE_MAX, ROLES } from './vocabulary.js';
 
 /** Wire shapes shared by the server (validation, OpenAPI) and the web app (types). */
 
-export const roleSchema = z.enum(['patient', 'practitioner', 'admin']);
-export type Role = z.infer<typeof roleSchema>;
+export {
+  MESSAGE_MAX,
+  type AppointmentStatus,
+  type Role,
+  type RoomClosedReason,
+  type RoomStatus,
+} from './vocabulary.js';
+
+export const roleSchema = z.enum(ROLES);
 
 export const workingHoursSchema = z
   .array(
@@ -53,8 +61,7 @@ export const practitionerSchema = z.object({
 });
 export type PractitionerWire = z.infer<typeof practitionerSchema>;
 
-export const appointmentStatusSchema = z.enum(['requested', 'accepted', 'declined', 'cancelled']);
-export type AppointmentStatus = z.infer<typeof appointmentStatusSchema>;
+export const appointmentStatusSchema = z.enum(APPOINTMENT_STATUSES);
 
 export const appointmentReasonSchema = humanText(TEXT_FIELDS.reason);
 /** Empty means no note. */
@@ -124,7 +131,7 @@ export type RoomWire = z.infer<typeof roomSchema>;
 
 export const uuidSchema = z.uuid();
 
-/** Bodies: the text policy (shared/text.ts) for multi-line text, 1..10,000 characters. */
+/** Bodies: the text policy (shared/text.ts) for multi-line text, 1..MESSAGE_MAX characters. */
 export const messageBodySchema = humanText(TEXT_FIELDS.message);
 
 export const unreadSchema = z.object({
@@ -132,6 +139,19 @@ export const unreadSchema = z.object({
   rooms: z.record(z.string(), z.number().int()),
 });
 export type UnreadWire = z.infer<typeof unreadSchema>;
+
+/** GET /api/dashboard */
+export const dashboardSchema = z.object({
+  upcomingAppointments: z.array(appointmentSchema),
+  requests: z
+    .array(appointmentSchema)
+    .describe('for a practitioner: requests waiting for an answer'),
+  recentMessages: z.array(
+    z.object({ message: messageSchema, roomId: z.string(), from: personSchema }),
+  ),
+  unread: unreadSchema,
+});
+export type DashboardWire = z.infer<typeof dashboardSchema>;
 
 // ---- Accounts: the caller's own (/api/me) and the admin area (/api/admin/*) ----
 

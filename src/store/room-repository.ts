@@ -100,7 +100,6 @@ export class RoomRepository {
     return q.execute();
   }
 
-  /** A new message: the room's last seq and activity move, and it leaves both members' archives. */
   /**
    * Records new messages in a room, inside the send transaction: the room's last seq and
    * activity, and in ONE statement per room both members' received counters. The archive

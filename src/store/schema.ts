@@ -1,4 +1,7 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { AppointmentStatus, Role } from '../shared/vocabulary.js';
+
+export type { AppointmentStatus, Role };
 
 /**
  * The database as Kysely sees it. Times are epoch milliseconds (bigint) so that the same
@@ -17,8 +20,6 @@ export interface DB {
   events: EventsTable;
   event_deliveries: EventDeliveriesTable;
 }
-
-export type Role = 'patient' | 'practitioner' | 'admin';
 
 export interface UsersTable {
   id: string;
@@ -70,8 +71,6 @@ export interface AuditEventsTable {
   prev_hash: string | null;
   hash: string | null;
 }
-
-export type AppointmentStatus = 'requested' | 'accepted' | 'declined' | 'cancelled';
 
 export interface AppointmentsTable {
   id: string;

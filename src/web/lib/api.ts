@@ -86,15 +86,3 @@ export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T
 
 export const errorMessage = (err: unknown): string =>
   err instanceof Error ? err.message : 'Something went wrong. Please try again.';
-
-/** Admin and list routes may answer an array or an object holding one; accept both. */
-export function listFrom<T>(data: unknown, ...keys: string[]): T[] {
-  if (Array.isArray(data)) return data as T[];
-  if (data && typeof data === 'object') {
-    const record = data as Record<string, unknown>;
-    for (const key of [...keys, 'items', 'data', 'results']) {
-      if (Array.isArray(record[key])) return record[key] as T[];
-    }
-  }
-  return [];
-}

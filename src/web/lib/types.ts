@@ -1,12 +1,4 @@
-import type { AppointmentWire, MessageWire, PersonWire, UnreadWire } from '../../shared/wire.js';
-
-/** GET /api/dashboard */
-export interface DashboardWire {
-  upcomingAppointments: AppointmentWire[];
-  requests: AppointmentWire[];
-  recentMessages: Array<{ message: MessageWire; roomId: string; from: PersonWire }>;
-  unread: UnreadWire;
-}
+export type { DashboardWire } from '../../shared/wire.js';
 
 export const roomPath = (roomId: string): string => `/chat/room/${encodeURIComponent(roomId)}/`;
 

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
 import type { MessageWire, PractitionerWire, RoomWire } from '../../shared/wire.js';
+import { MESSAGE_MAX } from '../../shared/vocabulary.js';
 import { Composer } from '../components/composer.js';
 import { MessageItem, OutgoingItem, type Receipt } from '../components/message-item.js';
 import { Avatar, ErrorState, Loading } from '../components/ui.js';
@@ -12,8 +13,6 @@ import { useStore } from '../lib/store.js';
 import { useRoomTimeline } from '../live/use-room-timeline.js';
 import { useSignedIn } from '../session.js';
 
-/** Same limit as the server's (shared/text.ts TEXT_FIELDS.message.max), kept here so zod stays out of the bundle. */
-const MESSAGE_MAX = 10_000;
 const BOTTOM_SLACK_PX = 48;
 
 const PRESENCE_LABEL = { online: 'Online', away: 'Away', offline: 'Offline' } as const;

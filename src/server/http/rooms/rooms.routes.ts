@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
+  dashboardSchema,
   messageSchema,
   practitionerSchema,
   roomSchema,
@@ -10,7 +11,6 @@ import type { Services } from '../../services.js';
 import { idParams, problemResponses } from '../schemas.js';
 import { ctxOf } from '../security.js';
 import {
-  dashboardResponse,
   pageQuery,
   pageResponse,
   readBody,
@@ -166,7 +166,7 @@ export const roomsRoutes =
         schema: {
           tags: ['dashboard'],
           summary: 'Upcoming appointments, requests to answer, recent messages and unread counts',
-          response: { 200: dashboardResponse, ...problemResponses },
+          response: { 200: dashboardSchema, ...problemResponses },
         },
       },
       (request) => services.dashboard(ctxOf(request)),

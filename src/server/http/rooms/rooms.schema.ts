@@ -1,10 +1,5 @@
 import { z } from 'zod';
-import {
-  appointmentSchema,
-  messageSchema,
-  personSchema,
-  unreadSchema,
-} from '../../../shared/wire.js';
+import { MESSAGE_MAX, messageSchema } from '../../../shared/wire.js';
 
 export const startChatBody = z.object({ practitionerId: z.string().min(1).max(64) });
 
@@ -26,19 +21,8 @@ export const sendBody = z.object({
   body: z
     .string()
     .max(64 * 1024)
-    .describe('1 to 10,000 characters after trimming'),
+    .describe(`1 to ${MESSAGE_MAX.toLocaleString('en')} characters after trimming`),
 });
 
 export const readBody = z.object({ seq: z.number().int().min(0) });
 export const readResponse = z.object({ readSeq: z.number().int() });
-
-export const dashboardResponse = z.object({
-  upcomingAppointments: z.array(appointmentSchema),
-  requests: z
-    .array(appointmentSchema)
-    .describe('for a practitioner: requests waiting for an answer'),
-  recentMessages: z.array(
-    z.object({ message: messageSchema, roomId: z.string(), from: personSchema }),
-  ),
-  unread: unreadSchema,
-});

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { AppointmentStatus, AppointmentWire } from '../../../shared/wire.js';
 import { Empty, ErrorState, Loading, PageHeader, StatusPill } from '../../components/ui.js';
-import { api, listFrom } from '../../lib/api.js';
+import { api } from '../../lib/api.js';
 import { formatDateTime } from '../../lib/format.js';
 import { useDocumentTitle, useResource } from '../../lib/hooks.js';
 
@@ -9,11 +9,10 @@ export function AdminAppointments() {
   useDocumentTitle('Appointments');
   const [status, setStatus] = useState<AppointmentStatus | ''>('');
   const list = useResource(
-    async (signal) =>
-      listFrom<AppointmentWire>(
-        await api(`/api/admin/appointments${status ? `?status=${status}` : ''}`, { signal }),
-        'appointments',
-      ),
+    (signal) =>
+      api<AppointmentWire[]>(`/api/admin/appointments${status ? `?status=${status}` : ''}`, {
+        signal,
+      }),
     [status],
   );
   return (

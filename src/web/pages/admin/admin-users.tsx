@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { fieldProblem } from '../../../shared/text.js';
 import type { Role, UserWire } from '../../../shared/wire.js';
 import { Dialog, Empty, ErrorState, Loading, PageHeader } from '../../components/ui.js';
-import { api, errorMessage, listFrom } from '../../lib/api.js';
+import { api, errorMessage } from '../../lib/api.js';
 import { useDocumentTitle, useResource } from '../../lib/hooks.js';
 import { useSignedIn } from '../../session.js';
 
@@ -216,10 +216,7 @@ export function AdminUsers() {
   const [query, setQuery] = useState('');
   const [message, setMessage] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const users = useResource(
-    async (signal) => listFrom<UserWire>(await api('/api/admin/users', { signal }), 'users'),
-    [],
-  );
+  const users = useResource((signal) => api<UserWire[]>('/api/admin/users', { signal }), []);
 
   const setDisabled = async (u: UserWire, disabled: boolean) => {
     setError(null);
