@@ -10,7 +10,8 @@ import {
 } from '../shared/wire.js';
 import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
-import { AppError, forbidden, notFound, validationFailed } from './errors.js';
+import { AppError, notFound, validationFailed } from './errors.js';
+import { can, PRACTICE, refusal, require } from './access/policy.js';
 import { hashPassword, passwordProblem } from './passwords.js';
 import { parseField } from './validate.js';
 
@@ -42,14 +43,10 @@ export interface AccountChanges {
   disabled?: boolean | undefined;
 }
 
-const isAdminOrSystem = (ctx: Ctx) => ctx.actor.role === 'admin';
+const managesUsers = (ctx: Ctx) => can(ctx.actor, 'users.manage', PRACTICE);
 
 /** What anyone may change about their own account; everything else is the admin's. */
 const SELF_EDITABLE = new Set<keyof AccountChanges>(['name', 'workingHours', 'outOfOffice']);
-
-// The admin area answers "not found" to everyone else, exactly like a route that does
-// not exist, so nobody can probe for it.
-const notAdmin = () => notFound('Page');
 
 const checkName = (raw: string): string => parseField(personNameSchema, raw, 'name');
 
@@ -79,7 +76,7 @@ export class AccountService {
   constructor(private readonly deps: Deps) {}
 
   async create(ctx: Ctx, input: NewAccount): Promise<UserRow> {
-    if (!isAdminOrSystem(ctx)) throw notAdmin();
+    require(ctx.actor, 'users.manage', PRACTICE);
     const email = emailSchema.safeParse(input.email);
     if (!email.success) throw validationFailed('Enter a valid email address', 'email');
     const problem = passwordProblem(input.password);
@@ -121,13 +118,14 @@ export class AccountService {
 
   async update(ctx: Ctx, id: string, changes: AccountChanges): Promise<UserRow> {
     const self = ctx.actor.id === id;
-    if (!isAdminOrSystem(ctx) && !self) throw notFound('User');
-    if (!isAdminOrSystem(ctx)) {
+    const account = { kind: 'account', userId: id } as const;
+    if (!managesUsers(ctx)) {
+      require(ctx.actor, 'account.update', account);
       const fields = Object.entries(changes)
         .filter(([, v]) => v !== undefined)
         .map(([k]) => k as keyof AccountChanges);
       if (fields.some((f) => !SELF_EDITABLE.has(f)))
-        throw forbidden('Ask the practice to change this for you');
+        throw refusal(ctx.actor, 'account.update', account);
     }
     if (self && changes.disabled)
       throw new AppError('conflict', 'You cannot disable your own account');
@@ -199,7 +197,7 @@ export class AccountService {
   }
 
   async resetPassword(ctx: Ctx, id: string, password: string): Promise<void> {
-    if (!isAdminOrSystem(ctx)) throw notAdmin();
+    require(ctx.actor, 'users.manage', PRACTICE);
     const problem = passwordProblem(password);
     if (problem) throw validationFailed(problem, 'password');
     const hash = await hashPassword(password, this.deps.passwordParams);
@@ -226,7 +224,7 @@ export class AccountService {
     ctx: Ctx,
     filter: { role?: Role | undefined; query?: string | undefined },
   ): Promise<UserRow[]> {
-    if (!isAdminOrSystem(ctx)) throw notAdmin();
+    require(ctx.actor, 'users.manage', PRACTICE);
     const users = await this.deps.store.users.list(filter);
     // The list shows patients' dates of birth: who looked is recorded, not what they searched.
     await this.deps.readAudit.record(
@@ -242,7 +240,7 @@ export class AccountService {
   }
 
   async get(ctx: Ctx, id: string): Promise<UserRow> {
-    if (!isAdminOrSystem(ctx) && ctx.actor.id !== id) throw notFound('User');
+    require(ctx.actor, 'account.read', { kind: 'account', userId: id });
     const user = await this.deps.store.users.findById(id);
     if (!user) throw notFound('User');
     return user;

@@ -7,36 +7,39 @@ import {
   appointmentReasonSchema,
   type AppointmentWire,
 } from '../shared/wire.js';
+import type { AppointmentQuery } from '../store/appointment-repository.js';
 import { iso } from './clock.js';
 import type { AuditAction } from '../shared/audit-actions.js';
 import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
-import { AppError, forbidden, notFound, validationFailed } from './errors.js';
+import { AppError, notFound, validationFailed } from './errors.js';
 import { presentPerson } from './presenters.js';
 import { parseField } from './validate.js';
+import {
+  can,
+  PRACTICE,
+  require,
+  type AppointmentSubject,
+  type Permission,
+} from './access/policy.js';
 
 export type AppointmentAction = 'accept' | 'decline' | 'cancel';
 
-/** The state machine: which action moves which status where, and who may take it. */
+/** The state machine: which action moves which status where, and the permission it takes. */
 const transitions: Record<
   AppointmentAction,
-  { from: AppointmentStatus[]; to: AppointmentStatus; by: ('patient' | 'practitioner' | 'admin')[] }
+  { from: AppointmentStatus[]; to: AppointmentStatus; permission: Permission }
 > = {
-  accept: { from: ['requested'], to: 'accepted', by: ['practitioner'] },
-  decline: { from: ['requested'], to: 'declined', by: ['practitioner'] },
-  cancel: {
-    from: ['requested', 'accepted'],
-    to: 'cancelled',
-    by: ['patient', 'practitioner', 'admin'],
-  },
+  accept: { from: ['requested'], to: 'accepted', permission: 'appointment.decide' },
+  decline: { from: ['requested'], to: 'declined', permission: 'appointment.decide' },
+  cancel: { from: ['requested', 'accepted'], to: 'cancelled', permission: 'appointment.cancel' },
 };
 
-function sideOf(ctx: Ctx, a: AppointmentRow): 'patient' | 'practitioner' | 'admin' | null {
-  if (a.patient_id === ctx.actor.id) return 'patient';
-  if (a.practitioner_id === ctx.actor.id) return 'practitioner';
-  if (ctx.actor.role === 'admin') return 'admin';
-  return null;
-}
+export const appointmentSubject = (a: AppointmentRow): AppointmentSubject => ({
+  kind: 'appointment',
+  patientId: a.patient_id,
+  practitionerId: a.practitioner_id,
+});
 
 /** The latest start an appointment requested at `now` may have. */
 export function latestStart(now: number): number {
@@ -52,7 +55,7 @@ export class AppointmentService {
     ctx: Ctx,
     input: { practitionerId: string; startsAt: string; reason: string },
   ): Promise<AppointmentWire> {
-    if (ctx.actor.role !== 'patient') throw forbidden('Only patients can request appointments');
+    require(ctx.actor, 'appointment.request', PRACTICE);
     const startsAt = Date.parse(input.startsAt);
     if (Number.isNaN(startsAt)) throw validationFailed('Enter a valid date and time', 'startsAt');
     const now = this.deps.clock.now();
@@ -84,7 +87,7 @@ export class AppointmentService {
       ) {
         throw notFound('Practitioner');
       }
-      await tx.appointments.insert(row);
+      await tx.for(ctx).appointments.insertOwn(row);
       await this.audit(tx, ctx, 'appointment.request', row.id, now, { status: 'requested' });
       await this.deps.outbox.emit(tx, now, [
         {
@@ -119,18 +122,16 @@ export class AppointmentService {
       note === undefined ? undefined : parseField(appointmentNoteSchema, note, 'note') || null;
     let room: RoomRow | undefined;
     const updated = await this.deps.store.transaction(async (tx) => {
-      const a = await tx.appointments.findById(id);
-      const side = a ? sideOf(ctx, a) : null;
-      if (!a || !side) throw notFound('Appointment');
-      if (!rule.by.includes(side))
-        throw forbidden(`Only the ${rule.by.join(' or ')} can ${action} this appointment`);
+      const a = await this.load(tx, ctx, id);
+      if (!a) throw notFound('Appointment');
+      require(ctx.actor, rule.permission, appointmentSubject(a));
       if (!rule.from.includes(a.status)) {
         throw new AppError(
           'invalid_transition',
           `An appointment that is ${a.status} cannot be ${action === 'cancel' ? 'cancelled' : `${action}ed`}`,
         );
       }
-      const moved = await tx.appointments.transition(id, a.status, rule.to, {
+      const moved = await tx.system().appointments.transition(id, a.status, rule.to, {
         updated_at: now,
         ...(cleanNote !== undefined ? { note: cleanNote } : {}),
         ...(action === 'cancel' ? { cancelled_by: ctx.actor.id } : {}),
@@ -151,7 +152,7 @@ export class AppointmentService {
           last_activity_at: now,
           created_at: now,
         };
-        await tx.rooms.insert(room);
+        await tx.system().rooms.insert(room);
         await this.audit(tx, ctx, 'room.open', room.id, now, { appointmentId: a.id }, 'room');
       }
       await this.audit(tx, ctx, `appointment.${action}`, a.id, now, {
@@ -172,7 +173,7 @@ export class AppointmentService {
           ? [{ type: 'room.opened' as const, roomId: room.id, appointmentId: a.id, ...people }]
           : []),
       ]);
-      const row = await tx.appointments.findById(id);
+      const row = await tx.system().appointments.findById(id);
       return row!;
     });
     const userIds = [updated.patient_id, updated.practitioner_id];
@@ -182,14 +183,32 @@ export class AppointmentService {
   }
 
   async get(ctx: Ctx, id: string): Promise<AppointmentWire> {
-    const a = await this.deps.store.appointments.findById(id);
-    if (!a || !sideOf(ctx, a)) throw notFound('Appointment');
+    const a = await this.load(this.deps.store, ctx, id);
+    if (!a) throw notFound('Appointment');
     const [presented] = await this.present([a]);
     // The answer carries the reason: a read of health information like the list.
     await this.deps.readAudit.record(
       auditEntry(ctx, this.deps.clock.now(), 'appointment.read', { type: 'appointment', id }),
     );
     return presented!;
+  }
+
+  /**
+   * An appointment as the caller may see it: their own, or any for whoever manages the
+   * practice's appointments (who asks the system store for it by name).
+   */
+  private load(store: Store, ctx: Ctx, id: string): Promise<AppointmentRow | undefined> {
+    return can(ctx.actor, 'appointments.all', PRACTICE)
+      ? store.system().appointments.findById(id)
+      : store.for(ctx).appointments.find(id);
+  }
+
+  /** Requests waiting for the caller's answer, as their practitioner. */
+  async requestsToAnswer(ctx: Ctx, limit: number): Promise<AppointmentWire[]> {
+    const rows = await this.deps.store
+      .for(ctx)
+      .appointments.list({ side: 'practitioner', status: 'requested', limit });
+    return this.presentAudited(ctx, rows);
   }
 
   /** The caller's appointments (all of them for an admin), soonest first. */
@@ -202,8 +221,7 @@ export class AppointmentService {
     } = {},
   ): Promise<AppointmentWire[]> {
     const now = this.deps.clock.now();
-    const rows = await this.deps.store.appointments.list({
-      userId: ctx.actor.role === 'admin' ? undefined : ctx.actor.id,
+    const query: AppointmentQuery = {
       status: filter.status,
       // Upcoming means still going to happen: declined and cancelled ones are not.
       statuses:
@@ -211,14 +229,24 @@ export class AppointmentService {
       from: filter.scope === 'upcoming' ? now : undefined,
       to: filter.scope === 'past' ? now : undefined,
       limit: filter.limit ?? 500,
-    });
+    };
+    const rows = can(ctx.actor, 'appointments.all', PRACTICE)
+      ? await this.deps.store.system().appointments.list(query)
+      : await this.deps.store.for(ctx).appointments.list(query);
+    return this.presentAudited(ctx, rows);
+  }
+
+  private async presentAudited(
+    ctx: Ctx,
+    rows: readonly AppointmentRow[],
+  ): Promise<AppointmentWire[]> {
     const presented = await this.present(rows);
     if (presented.length > 0) {
       // Reasons for appointments are health information: reading them is audited.
       await this.deps.readAudit.record(
         auditEntry(
           ctx,
-          now,
+          this.deps.clock.now(),
           'appointment.list',
           { type: 'user', id: ctx.actor.id },
           { count: presented.length },
@@ -236,13 +264,14 @@ export class AppointmentService {
       scope?: 'upcoming' | 'past' | 'all' | undefined;
     },
   ): Promise<AppointmentWire[]> {
-    if (ctx.actor.role !== 'admin') throw notFound('Resource');
+    require(ctx.actor, 'appointments.all', PRACTICE);
     return this.list(ctx, filter);
   }
 
   /** Presents rows with their people and rooms in a fixed number of queries. */
   async present(rows: readonly AppointmentRow[]): Promise<AppointmentWire[]> {
-    const store = this.deps.store;
+    // The rows were loaded for this caller already; their people and room ids are metadata.
+    const store = this.deps.store.system();
     const ids = [...new Set(rows.flatMap((r) => [r.patient_id, r.practitioner_id]))];
     const [users, rooms] = await Promise.all([
       store.users.findManyByIds(ids),

@@ -4,7 +4,7 @@ import type { AuditEventWire } from '../shared/wire.js';
 import { iso } from './clock.js';
 import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
-import { notFound } from './errors.js';
+import { PRACTICE, require } from './access/policy.js';
 
 export type AuditSearch = Omit<AuditFilter, 'limit'>;
 
@@ -37,7 +37,7 @@ export class AuditLogService {
     search: AuditSearch,
     limit: number,
   ): Promise<{ events: AuditEventWire[]; nextBeforeId: string | null }> {
-    if (ctx.actor.role !== 'admin') throw notFound('Page');
+    require(ctx.actor, 'audit.read', PRACTICE);
     // One row more than asked tells whether an older page exists.
     const rows = await this.deps.store.audit.list({ ...search, limit: limit + 1 });
     const page = rows.slice(0, limit);
@@ -57,7 +57,7 @@ export class AuditLogService {
   }
 
   async exportCsv(ctx: Ctx, search: AuditSearch): Promise<{ csv: string; rows: number }> {
-    if (ctx.actor.role !== 'admin') throw notFound('Page');
+    require(ctx.actor, 'audit.read', PRACTICE);
     const { store, clock } = this.deps;
     return store.transaction(async (tx) => {
       const rows = await tx.audit.list({ ...search, limit: AUDIT_EXPORT_MAX });

@@ -18,16 +18,11 @@ export class DashboardService {
 
   async get(ctx: Ctx): Promise<Dashboard> {
     const { store, clock } = this.deps;
-    const participant = ctx.actor.role !== 'admin';
     const [upcoming, requests, recent, unread] = await Promise.all([
       this.appointments.list(ctx, { scope: 'upcoming', limit: 50 }),
-      ctx.actor.role === 'practitioner'
-        ? this.appointments.list(ctx, { status: 'requested', limit: 50 })
-        : Promise.resolve([]),
-      participant
-        ? store.messages.recentFromOthers(ctx.actor.id, RECENT_MESSAGES)
-        : Promise.resolve([]),
-      unreadFor(this.deps, ctx.actor.id),
+      this.appointments.requestsToAnswer(ctx, 50),
+      store.for(ctx).messages.recentFromOthers(RECENT_MESSAGES),
+      unreadFor(this.deps, ctx),
     ]);
     const senders = new Map(
       (await store.users.findManyByIds([...new Set(recent.map((m) => m.sender_id))])).map((u) => [

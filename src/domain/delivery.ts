@@ -31,7 +31,10 @@ export class DeliveryRecorder {
     this.pending.clear();
     if (items.length === 0) return;
     try {
-      const moved = await this.deps.store.transaction((tx) => tx.rooms.advanceDelivered(items));
+      // Marks of many recipients in one write: each was noted for a message that recipient received.
+      const moved = await this.deps.store.transaction((tx) =>
+        tx.system().rooms.advanceDelivered(items),
+      );
       const userIdsOf = new Map(items.map((i) => [`${i.roomId}:${i.userId}`, i.userIds]));
       for (const m of moved) {
         // Only the sender needs to hear that the other side has the message.

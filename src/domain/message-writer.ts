@@ -9,6 +9,8 @@ import { AppError, notFound } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import type { DomainEvent } from './events/events.js';
 import { presentMessage } from './message-presenter.js';
+import { can } from './access/policy.js';
+import { roomSubject } from './rooms.js';
 
 export interface SendResult {
   message: MessageWire;
@@ -92,10 +94,13 @@ export class MessageWriter {
   }
 
   private async write(
-    tx: Store,
+    store: Store,
     batch: Pending[],
     now: number,
   ): Promise<{ results: Outcome[]; members: Map<string, string[]> }> {
+    // One batch holds many senders, and its rooms must be locked together in id order, so
+    // the writer locks as the system and decides each send with the policy below.
+    const tx = store.system();
     const rooms = new Map(
       (await tx.rooms.lockForSend([...new Set(batch.map((p) => p.roomId))].sort())).map((r) => [
         r.id,
@@ -117,9 +122,9 @@ export class MessageWriter {
     const results = batch.map((p): Outcome => {
       const room = rooms.get(p.roomId);
       const senderId = p.ctx.actor.id;
-      if (!room || (room.patient_id !== senderId && room.practitioner_id !== senderId)) {
+      const subject = room ? roomSubject(room) : undefined;
+      if (!room || !subject || !can(p.ctx.actor, 'room.read', subject))
         return { ok: false, error: notFound('Room') };
-      }
       const key = `${senderId}:${p.clientId}`;
       const seen = existing.get(key);
       if (seen) {
@@ -176,7 +181,7 @@ export class MessageWriter {
       await tx.rooms.advance(room, room.last_seq, now, received.get(id)!);
     }
     await tx.audit.recordMany(audit);
-    await this.deps.outbox.emit(tx, now, committedEvents(rows, rooms));
+    await this.deps.outbox.emit(store, now, committedEvents(rows, rooms));
     const members = new Map(
       [...rooms.values()].map((r) => [r.id, [r.patient_id, r.practitioner_id]]),
     );

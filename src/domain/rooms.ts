@@ -5,7 +5,8 @@ import { iso } from './clock.js';
 import type { AuditAction } from '../shared/audit-actions.js';
 import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
-import { AppError, forbidden, notFound, validationFailed } from './errors.js';
+import { AppError, notFound, validationFailed } from './errors.js';
+import { PRACTICE, require, type RoomSubject } from './access/policy.js';
 import { parseWorkingHours, photoUrl, presentPerson } from './presenters.js';
 
 const PREVIEW_LENGTH = 140;
@@ -25,21 +26,22 @@ export class RoomService {
 
   /** The room, if the caller is one of its two participants; otherwise not found. */
   async requireParticipant(ctx: Ctx, roomId: string): Promise<RoomRow> {
-    const room = await this.deps.store.rooms.findForParticipant(roomId, ctx.actor.id);
+    const room = await this.deps.store.for(ctx).rooms.find(roomId);
     if (!room) throw notFound('Conversation');
+    require(ctx.actor, 'room.read', roomSubject(room));
     return room;
   }
 
   async list(ctx: Ctx): Promise<RoomWire[]> {
-    const rows = await this.deps.store.rooms.listForUser(ctx.actor.id);
+    const rows = await this.deps.store.for(ctx).rooms.list();
     const rooms = this.present(rows);
     await this.auditPreviews(ctx, rooms, 'room.list', ctx.actor.id, 'user');
     return rooms;
   }
 
   async get(ctx: Ctx, roomId: string): Promise<RoomWire> {
-    await this.requireParticipant(ctx, roomId);
-    const rows = await this.deps.store.rooms.listForUser(ctx.actor.id, roomId);
+    const rows = await this.deps.store.for(ctx).rooms.list(roomId);
+    if (rows.length === 0) throw notFound('Conversation');
     const rooms = this.present(rows);
     await this.auditPreviews(ctx, rooms, 'room.view', roomId, 'room');
     return rooms[0]!;
@@ -71,26 +73,26 @@ export class RoomService {
    * accepted appointment between them. No accepted appointment, no chat.
    */
   async startChat(ctx: Ctx, practitionerId: string): Promise<RoomWire> {
-    if (ctx.actor.role !== 'patient')
-      throw forbidden('Only patients start chats; practitioners reply in existing ones');
-    const room = await this.deps.store.rooms.newestBetween(ctx.actor.id, practitionerId);
+    require(ctx.actor, 'room.start', PRACTICE);
+    const room = await this.deps.store.for(ctx).rooms.newestWith(practitionerId);
     if (!room) {
       throw new AppError(
         'appointment_not_accepted',
         'You can message a practitioner once they have accepted an appointment with you',
       );
     }
-    const member = await this.deps.store.rooms.member(room.id, ctx.actor.id);
+    const member = await this.deps.store.for(ctx).rooms.membership(room.id);
     if (member && isArchived(member.archived_at, room.last_activity_at))
       await this.setArchived(ctx, room.id, false);
     return this.get(ctx, room.id);
   }
 
   async setArchived(ctx: Ctx, roomId: string, archived: boolean): Promise<RoomWire> {
-    await this.requireParticipant(ctx, roomId);
+    const room = await this.requireParticipant(ctx, roomId);
+    require(ctx.actor, 'room.archive', roomSubject(room));
     const now = this.deps.clock.now();
     await this.deps.store.transaction(async (tx) => {
-      await tx.rooms.setArchived(roomId, ctx.actor.id, archived ? now : null);
+      await tx.for(ctx).rooms.setArchived(roomId, archived ? now : null);
       await tx.audit.record(
         auditEntry(ctx, now, archived ? 'room.archive' : 'room.unarchive', {
           type: 'room',
@@ -112,13 +114,9 @@ export class RoomService {
       throw validationFailed('seq must be a whole number', 'seq');
     const room = await this.requireParticipant(ctx, roomId);
     const target = Math.min(seq, room.last_seq);
-    const before = await this.deps.store.rooms.member(roomId, ctx.actor.id);
-    const readSeq = await this.deps.store.rooms.advanceMark(
-      roomId,
-      ctx.actor.id,
-      'read_seq',
-      target,
-    );
+    const mine = this.deps.store.for(ctx).rooms;
+    const before = await mine.membership(roomId);
+    const readSeq = await mine.advanceRead(roomId, target);
     if (before && readSeq > before.read_seq) {
       const userIds = [room.patient_id, room.practitioner_id];
       this.deps.bus.publish({
@@ -135,17 +133,16 @@ export class RoomService {
   }
 
   async unread(ctx: Ctx): Promise<UnreadWire> {
-    return unreadFor(this.deps, ctx.actor.id);
+    return unreadFor(this.deps, ctx);
   }
 
   /** Practitioners a caller may see; for a patient, `canChat` marks those with an accepted appointment. */
   async practitioners(ctx: Ctx): Promise<PractitionerWire[]> {
     const store = this.deps.store;
+    // The caller's own appointments as a patient: nobody else has any to chat about.
     const [all, chattable] = await Promise.all([
       store.users.list({ role: 'practitioner' }),
-      ctx.actor.role === 'patient'
-        ? store.appointments.practitionerIdsWithAccepted(ctx.actor.id)
-        : Promise.resolve([]),
+      store.for(ctx).appointments.acceptedPractitionerIds(),
     ]);
     const can = new Set(chattable);
     return all
@@ -166,8 +163,8 @@ export class RoomService {
    * Never message bodies; reading a conversation is not part of normal administration.
    */
   async adminList(ctx: Ctx, page: { limit: number; offset: number }): Promise<AdminRoomWire[]> {
-    if (ctx.actor.role !== 'admin') throw notFound('Resource');
-    const store = this.deps.store;
+    require(ctx.actor, 'rooms.metadata', PRACTICE);
+    const store = this.deps.store.system();
     const rooms = await store.rooms.listAll(page.limit, page.offset);
     const [users, appointments] = await Promise.all([
       store.users.findManyByIds([
@@ -257,25 +254,39 @@ export class RoomService {
   }
 }
 
-/** Unread for a user; archived rooms count nothing until a new message brings them back. */
-export async function unreadFor(deps: Pick<Deps, 'store'>, userId: string): Promise<UnreadWire> {
-  return (await unreadForMany(deps, [userId])).get(userId)!;
+/** The caller's unread counts; archived rooms count nothing until a new message brings them back. */
+export async function unreadFor(deps: Pick<Deps, 'store'>, ctx: Ctx): Promise<UnreadWire> {
+  return unreadWire(await deps.store.for(ctx).rooms.unread());
 }
 
+/**
+ * The same for many users in one query: the gateway's coalesced badge updates, driven by
+ * the bus rather than by one caller. Counts only, never content, so it reads as the system.
+ */
 export async function unreadForMany(
   deps: Pick<Deps, 'store'>,
   userIds: readonly string[],
 ): Promise<Map<string, UnreadWire>> {
-  const byUser = await deps.store.rooms.unreadForUsers(userIds);
-  return new Map(
-    userIds.map((userId) => {
-      let total = 0;
-      const rooms: Record<string, number> = {};
-      for (const [roomId, n] of byUser.get(userId) ?? []) {
-        rooms[roomId] = n;
-        total += n;
-      }
-      return [userId, { total, rooms }];
-    }),
-  );
+  const byUser = await deps.store.system().rooms.unreadForUsers(userIds);
+  return new Map(userIds.map((userId) => [userId, unreadWire(byUser.get(userId))]));
+}
+
+function unreadWire(counts: Map<string, number> | undefined): UnreadWire {
+  let total = 0;
+  const rooms: Record<string, number> = {};
+  for (const [roomId, n] of counts ?? []) {
+    rooms[roomId] = n;
+    total += n;
+  }
+  return { total, rooms };
+}
+
+/** What the policy needs to know about a room. */
+export function roomSubject(room: Pick<RoomRow, 'patient_id' | 'practitioner_id'>): RoomSubject {
+  return {
+    kind: 'room',
+    patientId: room.patient_id,
+    practitionerId: room.practitioner_id,
+    status: 'open',
+  };
 }

@@ -138,7 +138,7 @@ export async function createDemoPractice(services: Services, password: string): 
     if (p.role !== 'admin') {
       const data = await generateAvatar(p.email);
       photoFileId = randomUUID();
-      await services.store.files.insert({
+      await services.store.system().files.insert({
         id: photoFileId,
         owner_id: null,
         content_type: 'image/webp',

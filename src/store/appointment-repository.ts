@@ -3,6 +3,8 @@ import type { AppointmentRow, AppointmentStatus, DB } from './schema.js';
 
 export interface AppointmentQuery {
   userId?: string | undefined;
+  patientId?: string | undefined;
+  practitionerId?: string | undefined;
   status?: AppointmentStatus | undefined;
   statuses?: readonly AppointmentStatus[] | undefined;
   from?: number | undefined;
@@ -45,6 +47,8 @@ export class AppointmentRepository {
         eb.or([eb('patient_id', '=', uid), eb('practitioner_id', '=', uid)]),
       );
     }
+    if (q.patientId) query = query.where('patient_id', '=', q.patientId);
+    if (q.practitionerId) query = query.where('practitioner_id', '=', q.practitionerId);
     if (q.status) query = query.where('status', '=', q.status);
     if (q.statuses) query = query.where('status', 'in', q.statuses);
     if (q.from !== undefined) query = query.where('starts_at', '>=', q.from);
@@ -68,33 +72,5 @@ export class AppointmentRepository {
       .where('status', '=', 'accepted')
       .execute();
     return rows.map((r) => r.practitioner_id);
-  }
-
-  /** Whether a patient and another person share an appointment (any status) or a room. */
-  async connected(patientId: string, otherId: string): Promise<boolean> {
-    const row = await this.db
-      .selectNoFrom((eb) => [
-        eb
-          .exists(
-            eb
-              .selectFrom('appointments')
-              .select('id')
-              .where('patient_id', '=', patientId)
-              .where('practitioner_id', '=', otherId),
-          )
-          .as('appointment'),
-        eb
-          .exists(
-            eb
-              .selectFrom('rooms')
-              .select('id')
-              .where('patient_id', '=', patientId)
-              .where('practitioner_id', '=', otherId),
-          )
-          .as('room'),
-      ])
-      .executeTakeFirstOrThrow();
-    // SQLite answers 0/1, PostgreSQL booleans.
-    return Boolean(row.appointment) || Boolean(row.room);
   }
 }

@@ -10,9 +10,10 @@ import { RoomRepository } from './room-repository.js';
 import { MessageRepository } from './message-repository.js';
 import { FileRepository } from './file-repository.js';
 import { EventRepository } from './event-repository.js';
+import { ScopedStore, type Caller } from './scoped.js';
 
-/** Every repository, bound to one executor: the database, or one open transaction. */
-export class Store {
+/** Every repository, unscoped: for privileged work that names itself by calling `store.system()`. */
+export interface SystemStore {
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
   readonly audit: AuditRepository;
@@ -21,8 +22,27 @@ export class Store {
   readonly rooms: RoomRepository;
   readonly messages: MessageRepository;
   readonly files: FileRepository;
+  readonly events: EventRepository;
+}
+
+/**
+ * Every repository, bound to one executor: the database, or one open transaction.
+ * Accounts, sessions, the audit trail, rate limits and the outbox are reachable directly. Rooms,
+ * messages, appointments and files hold health information and are reached through
+ * `for(ctx)`, which answers only what that caller may see, or through `system()`, which
+ * privileged code must ask for by name.
+ */
+export class Store {
+  readonly users: UserRepository;
+  readonly sessions: SessionRepository;
+  readonly audit: AuditRepository;
+  readonly rateLimits: RateLimitRepository;
   /** The outbox: domain events and their deliveries to processors. */
   readonly events: EventRepository;
+  readonly #appointments: AppointmentRepository;
+  readonly #rooms: RoomRepository;
+  readonly #messages: MessageRepository;
+  readonly #files: FileRepository;
 
   constructor(
     readonly db: Kysely<DB>,
@@ -32,11 +52,34 @@ export class Store {
     this.sessions = new SessionRepository(db);
     this.audit = new AuditRepository(db, dialect);
     this.rateLimits = new RateLimitRepository(db);
-    this.appointments = new AppointmentRepository(db);
-    this.rooms = new RoomRepository(db, dialect);
-    this.messages = new MessageRepository(db);
-    this.files = new FileRepository(db);
+    this.#appointments = new AppointmentRepository(db);
+    this.#rooms = new RoomRepository(db, dialect);
+    this.#messages = new MessageRepository(db);
+    this.#files = new FileRepository(db);
     this.events = new EventRepository(db);
+  }
+
+  /** The store as this caller may see it. */
+  for(ctx: { actor: Caller }): ScopedStore {
+    return new ScopedStore(
+      { db: this.db, rooms: this.#rooms, appointments: this.#appointments, files: this.#files },
+      { id: ctx.actor.id, role: ctx.actor.role },
+    );
+  }
+
+  /** Every repository, unscoped. Only for work that is not done on behalf of one caller. */
+  system(): SystemStore {
+    return {
+      users: this.users,
+      sessions: this.sessions,
+      audit: this.audit,
+      rateLimits: this.rateLimits,
+      appointments: this.#appointments,
+      rooms: this.#rooms,
+      messages: this.#messages,
+      files: this.#files,
+      events: this.events,
+    };
   }
 
   /** Runs `fn` in one transaction; an audit row written inside commits or rolls back with it. */

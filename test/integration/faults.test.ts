@@ -116,7 +116,7 @@ describe.skipIf(!pgUrl)('PostgreSQL goes away', () => {
     for (const [clientId, m] of acked) {
       expect(stored.filter((s) => s.client_id === clientId).map((s) => s.id)).toEqual([m.id]);
     }
-    const room = await t.services.store.rooms.findById(roomId);
+    const room = await t.services.store.system().rooms.findById(roomId);
     expect(room!.last_seq).toBe(35);
   });
 });

@@ -19,7 +19,7 @@ async function withPhoto(
 ): Promise<{ id: string; photoId: string; bytes: Buffer; client: TestClient }> {
   const photoId = randomUUID();
   const bytes = Buffer.from(`photo of a ${role} ${photoId}`);
-  await t.services.store.files.insert({
+  await t.services.store.system().files.insert({
     id: photoId,
     owner_id: null,
     content_type: 'image/webp',
@@ -95,7 +95,7 @@ describe('profile photos', () => {
   it('answers 404 for a stored file that is nobody’s profile photo', async () => {
     const admin = await withPhoto('admin');
     const id = randomUUID();
-    await t.services.store.files.insert({
+    await t.services.store.system().files.insert({
       id,
       owner_id: null,
       content_type: 'image/png',

@@ -65,7 +65,7 @@ async function seedRoom(
   const patientId = await user('patient');
   const practitionerId = await user('practitioner');
   const appointmentId = randomUUID();
-  await store.appointments.insert({
+  await store.system().appointments.insert({
     id: appointmentId,
     patient_id: patientId,
     practitioner_id: practitionerId,
@@ -78,7 +78,7 @@ async function seedRoom(
     updated_at: now,
   });
   const roomId = randomUUID();
-  await store.rooms.insert({
+  await store.system().rooms.insert({
     id: roomId,
     appointment_id: appointmentId,
     patient_id: patientId,
@@ -93,10 +93,10 @@ async function seedRoom(
 /** One send as the message writer does it: lock the room, take the next seq, insert. */
 function sendOne(store: Store, roomId: string, senderId: string, body: string): Promise<number> {
   return store.transaction(async (tx) => {
-    const [room] = await tx.rooms.lockForSend([roomId]);
+    const [room] = await tx.system().rooms.lockForSend([roomId]);
     const seq = room!.last_seq + 1;
     const now = Date.now();
-    await tx.messages.insertMany([
+    await tx.system().messages.insertMany([
       {
         id: randomUUID(),
         room_id: roomId,
@@ -110,7 +110,7 @@ function sendOne(store: Store, roomId: string, senderId: string, body: string): 
       },
     ]);
     const fromPatient = room!.patient_id === senderId;
-    await tx.rooms.advance(room!, seq, now, {
+    await tx.system().rooms.advance(room!, seq, now, {
       patient: fromPatient ? 0 : 1,
       practitioner: fromPatient ? 1 : 0,
     });
@@ -123,7 +123,7 @@ describe(`store on ${onPostgres ? 'PostgreSQL' : 'SQLite'}`, () => {
     const { store } = await openStore();
     const { roomId, patientId, practitionerId } = await seedRoom(store);
     await sendOne(store, roomId, practitionerId, 'hello');
-    const unread = await store.rooms.unreadForUser(patientId);
+    const unread = await store.system().rooms.unreadForUser(patientId);
     expect(unread.get(roomId)).toBe(1);
     expect(await store.users.count()).toBe(2);
     const who = { actor: { id: patientId, role: 'patient' as const }, ip: null };
@@ -136,12 +136,12 @@ describe(`store on ${onPostgres ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(typeof audit[0]!.id).toBe('number');
     expect(audit[0]!.id).toBeGreaterThan(audit[1]!.id);
     expect(typeof audit[0]!.at).toBe('number');
-    const [listed] = await store.rooms.listForUser(patientId);
+    const [listed] = await store.system().rooms.listForUser(patientId);
     expect(listed).toMatchObject({ id: roomId, last_seq: 1, last_body: 'hello', read_seq: 0 });
     expect(typeof listed!.last_activity_at).toBe('number');
 
     const data = Buffer.from([0, 1, 2, 255, 254]);
-    await store.files.insert({
+    await store.system().files.insert({
       id: 'f1',
       owner_id: null,
       content_type: 'application/octet-stream',
@@ -149,16 +149,16 @@ describe(`store on ${onPostgres ? 'PostgreSQL' : 'SQLite'}`, () => {
       data,
       created_at: 5,
     });
-    const file = await store.files.find('f1');
+    const file = await store.system().files.find('f1');
     expect(Buffer.from(file!.data).equals(data)).toBe(true);
   });
 
   it('keeps read marks moving forward and counts rate limits per window', async () => {
     const { store } = await openStore();
     const { roomId, patientId } = await seedRoom(store);
-    expect(await store.rooms.advanceMark(roomId, patientId, 'read_seq', 3)).toBe(3);
-    expect(await store.rooms.advanceMark(roomId, patientId, 'read_seq', 2)).toBe(3);
-    expect((await store.rooms.member(roomId, patientId))!.delivered_seq).toBe(3);
+    expect(await store.system().rooms.advanceMark(roomId, patientId, 'read_seq', 3)).toBe(3);
+    expect(await store.system().rooms.advanceMark(roomId, patientId, 'read_seq', 2)).toBe(3);
+    expect((await store.system().rooms.member(roomId, patientId))!.delivered_seq).toBe(3);
 
     await store.rateLimits.hit('k', 1000, 100);
     await store.rateLimits.hit('k', 1050, 100);
@@ -214,9 +214,11 @@ describe(`store on ${onPostgres ? 'PostgreSQL' : 'SQLite'}`, () => {
     );
     const expected = Array.from({ length: n }, (_, i) => i + 1);
     expect([...seqs].sort((a, b) => a - b)).toEqual(expected);
-    const stored = await first.store.messages.page(roomId, { after: 0, limit: 200 });
+    const stored = await first.store
+      .for({ actor: { id: patientId, role: 'patient' } })
+      .messages.page(roomId, { after: 0, limit: 200 });
     expect(stored.map((m) => m.seq)).toEqual(expected);
-    expect((await first.store.rooms.findById(roomId))!.last_seq).toBe(n);
+    expect((await first.store.system().rooms.findById(roomId))!.last_seq).toBe(n);
   });
 
   it('migrates two stores in one database side by side without mixing them up', async () => {

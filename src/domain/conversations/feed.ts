@@ -1,5 +1,5 @@
 import type { MessageWire } from '../../shared/wire.js';
-import { auditEntry, type Ctx } from '../context.js';
+import { auditEntry, type Actor, type Ctx } from '../context.js';
 import type { DeliveryRecorder } from '../delivery.js';
 import type { Deps } from '../deps.js';
 import { notFound, validationFailed } from '../errors.js';
@@ -31,6 +31,8 @@ export interface FeedRoom {
   readonly userIds: readonly string[];
   /** The room's last seq when it was checked. */
   readonly lastSeq: number;
+  /** Whom it was checked for: later reads of it go through that caller's scoped store. */
+  readonly reader: Pick<Actor, 'id' | 'role'>;
   readonly [checked]: true;
 }
 
@@ -51,16 +53,14 @@ export class MessageFeed {
 
   /** The caller's rooms: the query itself is bounded to the caller, so each is checked. */
   async rooms(ctx: Ctx): Promise<FeedRoom[]> {
-    // An admin takes part in no conversation; no query needed to know it.
-    if (ctx.actor.role === 'admin') return [];
-    const rows = await this.deps.store.rooms.roomsOfUser(ctx.actor.id);
-    return rows.map((r) => room(r.id, [r.patient_id, r.practitioner_id], r.last_seq));
+    const rows = await this.deps.store.for(ctx).rooms.mine();
+    return rows.map((r) => room(ctx, r.id, [r.patient_id, r.practitioner_id], r.last_seq));
   }
 
   /** One room, if the caller takes part in it. */
   async room(ctx: Ctx, roomId: string): Promise<FeedRoom | undefined> {
-    const r = await this.deps.store.rooms.findForParticipant(roomId, ctx.actor.id);
-    return r ? room(r.id, [r.patient_id, r.practitioner_id], r.last_seq) : undefined;
+    const r = await this.deps.store.for(ctx).rooms.find(roomId);
+    return r ? room(ctx, r.id, [r.patient_id, r.practitioner_id], r.last_seq) : undefined;
   }
 
   /** A page of history, audited as a read; marks what the caller now has as delivered. */
@@ -70,7 +70,7 @@ export class MessageFeed {
     const checked = await this.room(ctx, roomId);
     if (!checked) throw notFound('Conversation');
     const limit = Math.min(q.limit ?? 50, PAGE_MAX);
-    const rows = await this.deps.store.messages.page(roomId, {
+    const rows = await this.deps.store.for(ctx).messages.page(roomId, {
       after: q.after,
       before: q.before,
       limit: limit + 1,
@@ -112,7 +112,7 @@ export class MessageFeed {
     via: ReplayVia,
   ): Promise<MessageWire[]> {
     if (range.upTo <= range.after) return [];
-    const rows = await this.deps.store.messages.page(room.id, {
+    const rows = await this.scoped(room).messages.page(room.id, {
       after: range.after,
       limit: range.upTo - range.after,
     });
@@ -140,7 +140,7 @@ export class MessageFeed {
    * is written is covered by its `message.send` row, so this read writes none.
    */
   async follow(room: FeedRoom, after: number, limit: number): Promise<MessageWire[]> {
-    const rows = await this.deps.store.messages.page(room.id, { after, limit });
+    const rows = await this.scoped(room).messages.page(room.id, { after, limit });
     return rows.map(presentMessage);
   }
 
@@ -149,10 +149,19 @@ export class MessageFeed {
    * change writes its own audit row); undefined when it is not in that room.
    */
   async message(room: FeedRoom, messageId: string): Promise<MessageWire | undefined> {
-    const row = await this.deps.store.messages.findById(messageId);
+    const row = await this.scoped(room).messages.find(messageId);
     return row && row.room_id === room.id ? presentMessage(row) : undefined;
+  }
+
+  private scoped(room: FeedRoom) {
+    return this.deps.store.for({ actor: room.reader });
   }
 }
 
-const room = (id: string, userIds: string[], lastSeq: number): FeedRoom =>
-  ({ id, userIds, lastSeq }) as unknown as FeedRoom;
+const room = (ctx: Ctx, id: string, userIds: string[], lastSeq: number): FeedRoom =>
+  ({
+    id,
+    userIds,
+    lastSeq,
+    reader: { id: ctx.actor.id, role: ctx.actor.role },
+  }) as unknown as FeedRoom;

@@ -5,8 +5,8 @@ import { idParams, problemResponses } from './schemas.js';
 import { ctxOf } from './security.js';
 
 /**
- * Profile photos: staff photos to everyone signed in, a patient's only to the people
- * the domain allows (domain/photos.ts). Message attachments have their own route.
+ * Profile photos, to whoever may see them: the rule is in the scoped store
+ * (store/scoped.ts, ScopedFiles) and nowhere else. Message attachments have their own route.
  */
 export const filesRoutes =
   (services: Services): FastifyPluginAsyncZod =>

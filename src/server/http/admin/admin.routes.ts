@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AuditLogService } from '../../../domain/audit-log.js';
 import { AppError } from '../../../domain/errors.js';
+import { can, PRACTICE } from '../../../domain/access/policy.js';
 import { iso } from '../../../domain/clock.js';
 import { presentAdminUser } from '../../../domain/presenters.js';
 import type { Services } from '../../services.js';
@@ -18,7 +19,7 @@ import { auditSearchOf, schemas } from './admin.schema.js';
 export function hideFromNonAdmins(app: FastifyInstance): void {
   const probeLimit = app.probeLimit;
   app.addHook('onRequest', async function (request, reply) {
-    if (request.auth?.user.role === 'admin') return;
+    if (request.auth && can(ctxOf(request).actor, 'admin.enter', PRACTICE)) return;
     await probeLimit.call(this, request, reply);
     throw new AppError('not_found', 'Not found');
   });
