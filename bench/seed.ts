@@ -72,6 +72,7 @@ export async function seed(opts: SeedOptions): Promise<SeedFile> {
       passwordParams: OWASP_SCRYPT,
       session: { idleMs: 15 * 60_000, absoluteMs: 12 * 3600_000 },
       loginLimits: { perAccount: 5, perIp: 30, windowMs: 15 * 60_000 },
+      roomOpenMs: 30 * 86_400_000,
     });
     const emails = {
       patient: 'bench.patient.0@example.com',
@@ -159,6 +160,10 @@ export async function seed(opts: SeedOptions): Promise<SeedFile> {
         last_seq: perRoom,
         last_activity_at: now - (opts.pairs - i) * 1000,
         created_at: now - 86_400_000,
+        // Open for the whole run: the benchmark measures sending, not the lifecycle.
+        open_until: now + 365 * 86_400_000,
+        closed_at: null,
+        closed_reason: null,
       });
       // People have read nearly everything, as in a practice that is in use. The patient
       // writes the odd seqs of the seeded history and the practitioner the even ones.

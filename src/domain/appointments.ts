@@ -120,7 +120,9 @@ export class AppointmentService {
     const now = this.deps.clock.now();
     const cleanNote =
       note === undefined ? undefined : parseField(appointmentNoteSchema, note, 'note') || null;
-    let room: RoomRow | undefined;
+    // Rooms opened or closed by this transition: their participants hear of it after commit.
+    const changedRooms: string[] = [];
+    let opened: RoomRow | undefined;
     const updated = await this.deps.store.transaction(async (tx) => {
       const a = await this.load(tx, ctx, id);
       if (!a) throw notFound('Appointment');
@@ -143,7 +145,7 @@ export class AppointmentService {
           'The appointment was changed by someone else; reload and try again',
         );
       if (action === 'accept') {
-        room = {
+        const room: RoomRow = {
           id: randomUUID(),
           appointment_id: a.id,
           patient_id: a.patient_id,
@@ -151,9 +153,22 @@ export class AppointmentService {
           last_seq: 0,
           last_activity_at: now,
           created_at: now,
+          open_until: a.starts_at + this.deps.roomOpenMs,
+          closed_at: null,
+          closed_reason: null,
         };
         await tx.system().rooms.insert(room);
+        opened = room;
         await this.audit(tx, ctx, 'room.open', room.id, now, { appointmentId: a.id }, 'room');
+        changedRooms.push(room.id);
+      } else {
+        // The conversation ends with the appointment, in the same transaction: no message
+        // can slip in between the cancellation and the room's closing.
+        const reason = action === 'cancel' ? 'appointment_cancelled' : 'appointment_declined';
+        for (const closed of await tx.system().rooms.closeForAppointment(a.id, reason, now)) {
+          await this.audit(tx, ctx, 'room.close', closed.id, now, { reason }, 'room');
+          changedRooms.push(closed.id);
+        }
       }
       await this.audit(tx, ctx, `appointment.${action}`, a.id, now, {
         from: a.status,
@@ -169,8 +184,8 @@ export class AppointmentService {
           to: rule.to,
           byUserId: ctx.actor.id,
         },
-        ...(room
-          ? [{ type: 'room.opened' as const, roomId: room.id, appointmentId: a.id, ...people }]
+        ...(opened
+          ? [{ type: 'room.opened' as const, roomId: opened.id, appointmentId: a.id, ...people }]
           : []),
       ]);
       const row = await tx.system().appointments.findById(id);
@@ -178,7 +193,7 @@ export class AppointmentService {
     });
     const userIds = [updated.patient_id, updated.practitioner_id];
     this.deps.bus.publish({ t: 'appointment', appointmentId: updated.id, userIds });
-    if (room) this.deps.bus.publish({ t: 'room', roomId: room.id, userIds });
+    for (const roomId of changedRooms) this.deps.bus.publish({ t: 'room', roomId, userIds });
     return (await this.present([updated]))[0]!;
   }
 

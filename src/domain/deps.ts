@@ -22,4 +22,6 @@ export interface Deps {
   passwordParams: ScryptParams;
   session: { idleMs: number; absoluteMs: number };
   loginLimits: { perAccount: number; perIp: number; windowMs: number };
+  /** How long after its appointment's time a room stays open (ROOM_OPEN_DAYS). */
+  roomOpenMs: number;
 }

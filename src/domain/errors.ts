@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'invalid_transition'
   | 'appointment_in_past'
   | 'client_id_conflict'
+  | 'room_closed'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'store_unavailable'
@@ -40,6 +41,7 @@ const statusByCode: Record<ErrorCode, number> = {
   invalid_transition: 409,
   appointment_in_past: 400,
   client_id_conflict: 409,
+  room_closed: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   store_unavailable: 503,

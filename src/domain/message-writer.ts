@@ -10,7 +10,7 @@ import { GroupCommit } from './group-commit.js';
 import type { DomainEvent } from './events/events.js';
 import { presentMessage } from './message-presenter.js';
 import { can } from './access/policy.js';
-import { roomSubject } from './rooms.js';
+import { closedTitle, roomState, roomSubject } from './room-lifecycle.js';
 
 export interface SendResult {
   message: MessageWire;
@@ -122,7 +122,7 @@ export class MessageWriter {
     const results = batch.map((p): Outcome => {
       const room = rooms.get(p.roomId);
       const senderId = p.ctx.actor.id;
-      const subject = room ? roomSubject(room) : undefined;
+      const subject = room ? roomSubject(room, now) : undefined;
       if (!room || !subject || !can(p.ctx.actor, 'room.read', subject))
         return { ok: false, error: notFound('Room') };
       const key = `${senderId}:${p.clientId}`;
@@ -138,6 +138,12 @@ export class MessageWriter {
           };
         }
         return { ok: true, row: seen, created: false };
+      }
+      // After the idempotency lookup: a message committed before the room closed still
+      // gets its ack when the client retries.
+      if (!can(p.ctx.actor, 'room.write', subject)) {
+        const reason = roomState(room, now).closedReason ?? 'expired';
+        return { ok: false, error: new AppError('room_closed', closedTitle[reason]) };
       }
       room.last_seq += 1;
       const row: MessageRow = {

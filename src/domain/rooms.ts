@@ -6,7 +6,8 @@ import type { AuditAction } from '../shared/audit-actions.js';
 import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
 import { AppError, notFound, validationFailed } from './errors.js';
-import { PRACTICE, require, type RoomSubject } from './access/policy.js';
+import { can, PRACTICE, require } from './access/policy.js';
+import { reopenedUntil, roomState, roomSubject } from './room-lifecycle.js';
 import { parseWorkingHours, photoUrl, presentPerson } from './presenters.js';
 
 const PREVIEW_LENGTH = 140;
@@ -28,13 +29,13 @@ export class RoomService {
   async requireParticipant(ctx: Ctx, roomId: string): Promise<RoomRow> {
     const room = await this.deps.store.for(ctx).rooms.find(roomId);
     if (!room) throw notFound('Conversation');
-    require(ctx.actor, 'room.read', roomSubject(room));
+    require(ctx.actor, 'room.read', roomSubject(room, this.deps.clock.now()));
     return room;
   }
 
   async list(ctx: Ctx): Promise<RoomWire[]> {
     const rows = await this.deps.store.for(ctx).rooms.list();
-    const rooms = this.present(rows);
+    const rooms = this.present(ctx, rows);
     await this.auditPreviews(ctx, rooms, 'room.list', ctx.actor.id, 'user');
     return rooms;
   }
@@ -42,7 +43,7 @@ export class RoomService {
   async get(ctx: Ctx, roomId: string): Promise<RoomWire> {
     const rows = await this.deps.store.for(ctx).rooms.list(roomId);
     if (rows.length === 0) throw notFound('Conversation');
-    const rooms = this.present(rows);
+    const rooms = this.present(ctx, rows);
     await this.auditPreviews(ctx, rooms, 'room.view', roomId, 'room');
     return rooms[0]!;
   }
@@ -69,16 +70,18 @@ export class RoomService {
   }
 
   /**
-   * A patient starts (or reopens) a chat with a practitioner: the room of the newest
-   * accepted appointment between them. No accepted appointment, no chat.
+   * A patient starts (or comes back to) a chat with a practitioner: the newest open room
+   * between them. No open room (no accepted appointment, or all of them closed), no chat.
    */
   async startChat(ctx: Ctx, practitionerId: string): Promise<RoomWire> {
     require(ctx.actor, 'room.start', PRACTICE);
-    const room = await this.deps.store.for(ctx).rooms.newestWith(practitionerId);
+    const room = await this.deps.store
+      .for(ctx)
+      .rooms.newestOpenWith(practitionerId, this.deps.clock.now());
     if (!room) {
       throw new AppError(
         'appointment_not_accepted',
-        'You can message a practitioner once they have accepted an appointment with you',
+        'You can message a practitioner while an appointment they accepted is open for messages',
       );
     }
     const member = await this.deps.store.for(ctx).rooms.membership(room.id);
@@ -89,7 +92,7 @@ export class RoomService {
 
   async setArchived(ctx: Ctx, roomId: string, archived: boolean): Promise<RoomWire> {
     const room = await this.requireParticipant(ctx, roomId);
-    require(ctx.actor, 'room.archive', roomSubject(room));
+    require(ctx.actor, 'room.archive', roomSubject(room, this.deps.clock.now()));
     const now = this.deps.clock.now();
     await this.deps.store.transaction(async (tx) => {
       await tx.for(ctx).rooms.setArchived(roomId, archived ? now : null);
@@ -105,6 +108,35 @@ export class RoomService {
     });
     this.deps.bus.publish({ t: 'room', roomId, userIds: [ctx.actor.id] });
     this.deps.bus.publish({ t: 'unread', userId: ctx.actor.id });
+    return this.get(ctx, roomId);
+  }
+
+  /**
+   * The practitioner opens a closed conversation again, for a full window from now (or
+   * until its own time, if that is later). Audited; both participants hear of it.
+   */
+  async reopen(ctx: Ctx, roomId: string): Promise<RoomWire> {
+    const { clock, roomOpenMs } = this.deps;
+    const now = clock.now();
+    const room = await this.deps.store.transaction(async (tx) => {
+      const room = await tx.for(ctx).rooms.find(roomId);
+      if (!room) throw notFound('Conversation');
+      const subject = roomSubject(room, now);
+      if (subject.status === 'open')
+        throw new AppError('conflict', 'This conversation is already open');
+      require(ctx.actor, 'room.reopen', subject);
+      const was = roomState(room, now).closedReason;
+      await tx.system().rooms.reopen(roomId, reopenedUntil(room, now, roomOpenMs));
+      await tx.audit.record(
+        auditEntry(ctx, now, 'room.reopen', { type: 'room', id: roomId }, { was: was ?? null }),
+      );
+      return room;
+    });
+    this.deps.bus.publish({
+      t: 'room',
+      roomId,
+      userIds: [room.patient_id, room.practitioner_id],
+    });
     return this.get(ctx, roomId);
   }
 
@@ -139,10 +171,10 @@ export class RoomService {
   /** Practitioners a caller may see; for a patient, `canChat` marks those with an accepted appointment. */
   async practitioners(ctx: Ctx): Promise<PractitionerWire[]> {
     const store = this.deps.store;
-    // The caller's own appointments as a patient: nobody else has any to chat about.
+    // The caller's own open rooms as a patient: nobody else has any to chat in.
     const [all, chattable] = await Promise.all([
       store.users.list({ role: 'practitioner' }),
-      store.for(ctx).appointments.acceptedPractitionerIds(),
+      store.for(ctx).rooms.openPractitionerIds(this.deps.clock.now()),
     ]);
     const can = new Set(chattable);
     return all
@@ -200,12 +232,27 @@ export class RoomService {
     });
   }
 
-  /** Presents list rows; everything a room shows came in its row, so no further queries. */
-  private present(rows: readonly RoomListRow[]): RoomWire[] {
+  /**
+   * Presents list rows for the caller; everything a room shows came in its row, so no
+   * further queries. `permissions` tells the web app what the caller may do here, so it
+   * does not re-derive the rules.
+   */
+  private present(ctx: Ctx, rows: readonly RoomListRow[]): RoomWire[] {
+    const now = this.deps.clock.now();
     return rows.map((r) => {
       const archived = isArchived(r.archived_at, r.last_activity_at);
+      const state = roomState(r, now);
+      const subject = roomSubject(r, now);
       return {
         id: r.id,
+        status: state.status,
+        closedReason: state.closedReason,
+        permissions: {
+          write: can(ctx.actor, 'room.write', subject),
+          export: can(ctx.actor, 'room.export', subject),
+          archive: can(ctx.actor, 'room.archive', subject),
+          reopen: can(ctx.actor, 'room.reopen', subject),
+        },
         appointmentId: r.appointment_id,
         appointment: {
           id: r.appointment_id,
@@ -279,14 +326,4 @@ function unreadWire(counts: Map<string, number> | undefined): UnreadWire {
     total += n;
   }
   return { total, rooms };
-}
-
-/** What the policy needs to know about a room. */
-export function roomSubject(room: Pick<RoomRow, 'patient_id' | 'practitioner_id'>): RoomSubject {
-  return {
-    kind: 'room',
-    patientId: room.patient_id,
-    practitionerId: room.practitioner_id,
-    status: 'open',
-  };
 }

@@ -85,6 +85,7 @@ const envSchema = z.object({
     .optional(),
   AUDIT_ANCHOR_MINUTES: minutes().default(60),
   AUDIT_DENIED_PER_MINUTE: wholeNumber('a number of rows', 1, 10_000).default(10),
+  ROOM_OPEN_DAYS: wholeNumber('a number of days', 1, 3650).default(30),
 });
 
 /** Variables whose values must never be echoed, even in an error message. */
@@ -128,6 +129,8 @@ export type Config = {
   auditSigningKey: string | undefined;
   auditAnchorMs: number;
   auditDeniedPerMinute: number;
+  /** How long after its appointment's time a room stays open for new messages. */
+  roomOpenMs: number;
 };
 
 export class ConfigError extends Error {}
@@ -178,5 +181,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auditSigningKey: e.AUDIT_SIGNING_KEY,
     auditAnchorMs: e.AUDIT_ANCHOR_MINUTES * 60_000,
     auditDeniedPerMinute: e.AUDIT_DENIED_PER_MINUTE,
+    roomOpenMs: e.ROOM_OPEN_DAYS * 24 * 3_600_000,
   };
 }

@@ -91,6 +91,7 @@ export function buildServices(opts: {
       perIp: opts.config.loginMaxPerIp,
       windowMs: opts.config.loginWindowMs,
     },
+    roomOpenMs: opts.config.roomOpenMs,
   };
   const rooms = new RoomService(deps);
   const appointments = new AppointmentService(deps);

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { TEXT_FIELDS, humanText } from './text.js';
-import { APPOINTMENT_STATUSES, MESSAGE_MAX, ROLES } from './vocabulary.js';
+import {
+  APPOINTMENT_STATUSES,
+  MESSAGE_MAX,
+  ROLES,
+  ROOM_CLOSED_REASONS,
+  ROOM_STATUSES,
+} from './vocabulary.js';
 
 /** Wire shapes shared by the server (validation, OpenAPI) and the web app (types). */
 
@@ -96,8 +102,21 @@ export const messageSchema = z.object({
 });
 export type MessageWire = z.infer<typeof messageSchema>;
 
+export const roomStatusSchema = z.enum(ROOM_STATUSES);
+export const roomClosedReasonSchema = z.enum(ROOM_CLOSED_REASONS);
+
 export const roomSchema = z.object({
   id: z.string(),
+  status: roomStatusSchema.describe('closed rooms stay readable but take no new messages'),
+  closedReason: roomClosedReasonSchema.nullable(),
+  permissions: z
+    .object({
+      write: z.boolean(),
+      export: z.boolean(),
+      archive: z.boolean(),
+      reopen: z.boolean().describe('the practitioner may open a closed room again'),
+    })
+    .describe('what the caller may do in this room'),
   appointmentId: z.string(),
   appointment: z
     .object({

@@ -61,16 +61,4 @@ export class AppointmentRepository {
     if (ids.length === 0) return Promise.resolve([]);
     return this.db.selectFrom('appointments').selectAll().where('id', 'in', ids).execute();
   }
-
-  /** Practitioners who accepted an appointment of this patient: the ones the patient may chat with. */
-  async practitionerIdsWithAccepted(patientId: string): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('appointments')
-      .select('practitioner_id')
-      .distinct()
-      .where('patient_id', '=', patientId)
-      .where('status', '=', 'accepted')
-      .execute();
-    return rows.map((r) => r.practitioner_id);
-  }
 }

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Dialect } from './database.js';
-import type { AppointmentStatus, DB, RoomMemberRow, RoomRow } from './schema.js';
+import type { AppointmentStatus, DB, RoomClosedReason, RoomMemberRow, RoomRow } from './schema.js';
 
 /** A room as its member lists it: marks, counters, both people, the appointment, the last message. */
 export interface RoomListRow extends RoomRow {
@@ -68,19 +68,61 @@ export class RoomRepository {
     return this.db.selectFrom('rooms').selectAll().where('appointment_id', 'in', ids).execute();
   }
 
-  /** Newest accepted appointment's room between a patient and a practitioner. */
-  newestBetween(patientId: string, practitionerId: string): Promise<RoomRow | undefined> {
+  /** The newest room between a patient and a practitioner that is still open at `now`. */
+  newestOpenBetween(
+    patientId: string,
+    practitionerId: string,
+    now: number,
+  ): Promise<RoomRow | undefined> {
     return this.db
       .selectFrom('rooms')
       .innerJoin('appointments', 'appointments.id', 'rooms.appointment_id')
       .selectAll('rooms')
       .where('rooms.patient_id', '=', patientId)
       .where('rooms.practitioner_id', '=', practitionerId)
-      .where('appointments.status', '=', 'accepted')
+      .where('rooms.closed_reason', 'is', null)
+      .where('rooms.open_until', '>', now)
       .orderBy('appointments.starts_at', 'desc')
       .orderBy('rooms.created_at', 'desc')
       .limit(1)
       .executeTakeFirst();
+  }
+
+  /** Practitioners a patient has an open room with at `now`: the ones they may write to. */
+  async openPractitionerIds(patientId: string, now: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('rooms')
+      .select('practitioner_id')
+      .distinct()
+      .where('patient_id', '=', patientId)
+      .where('closed_reason', 'is', null)
+      .where('open_until', '>', now)
+      .execute();
+    return rows.map((r) => r.practitioner_id);
+  }
+
+  /** Closes the rooms of an appointment that is no longer going ahead; answers the rooms closed. */
+  closeForAppointment(
+    appointmentId: string,
+    reason: RoomClosedReason,
+    at: number,
+  ): Promise<Pick<RoomRow, 'id' | 'patient_id' | 'practitioner_id'>[]> {
+    return this.db
+      .updateTable('rooms')
+      .set({ closed_reason: reason, closed_at: at })
+      .where('appointment_id', '=', appointmentId)
+      .where('closed_reason', 'is', null)
+      .returning(['id', 'patient_id', 'practitioner_id'])
+      .execute();
+  }
+
+  /** Opens a closed room again until `openUntil`. */
+  async reopen(roomId: string, openUntil: number): Promise<void> {
+    await this.db
+      .updateTable('rooms')
+      .set({ closed_reason: null, closed_at: null, open_until: openUntil })
+      .where('id', '=', roomId)
+      .execute();
   }
 
   /**
@@ -90,10 +132,15 @@ export class RoomRepository {
    */
   lockForSend(
     ids: readonly string[],
-  ): Promise<Pick<RoomRow, 'id' | 'last_seq' | 'patient_id' | 'practitioner_id'>[]> {
+  ): Promise<
+    Pick<
+      RoomRow,
+      'id' | 'last_seq' | 'patient_id' | 'practitioner_id' | 'open_until' | 'closed_reason'
+    >[]
+  > {
     let q = this.db
       .selectFrom('rooms')
-      .select(['id', 'last_seq', 'patient_id', 'practitioner_id'])
+      .select(['id', 'last_seq', 'patient_id', 'practitioner_id', 'open_until', 'closed_reason'])
       .where('id', 'in', ids)
       .orderBy('id');
     if (this.dialect === 'postgres') q = q.forUpdate();

@@ -1,7 +1,7 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { AppointmentStatus, Role } from '../shared/vocabulary.js';
+import type { AppointmentStatus, Role, RoomClosedReason } from '../shared/vocabulary.js';
 
-export type { AppointmentStatus, Role };
+export type { AppointmentStatus, Role, RoomClosedReason };
 
 /**
  * The database as Kysely sees it. Times are epoch milliseconds (bigint) so that the same
@@ -93,6 +93,11 @@ export interface RoomsTable {
   last_seq: number;
   last_activity_at: number;
   created_at: number;
+  /** New messages are taken until then (the appointment's time plus ROOM_OPEN_DAYS, or a reopening's). */
+  open_until: number;
+  closed_at: number | null;
+  /** Set when the room was closed before its time; null while open or merely expired. */
+  closed_reason: RoomClosedReason | null;
 }
 
 export interface RoomMembersTable {

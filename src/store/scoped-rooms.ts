@@ -27,9 +27,14 @@ export class ScopedRooms {
     return this.rooms.roomsOfUser(this.caller.id);
   }
 
-  /** The caller's newest room with a practitioner, as the patient of that room. */
-  newestWith(practitionerId: string): Promise<RoomRow | undefined> {
-    return this.rooms.newestBetween(this.caller.id, practitionerId);
+  /** The caller's newest room with a practitioner that is open at `now`, as its patient. */
+  newestOpenWith(practitionerId: string, now: number): Promise<RoomRow | undefined> {
+    return this.rooms.newestOpenBetween(this.caller.id, practitionerId, now);
+  }
+
+  /** Practitioners the caller (as a patient) has an open room with. */
+  openPractitionerIds(now: number): Promise<string[]> {
+    return this.rooms.openPractitionerIds(this.caller.id, now);
   }
 
   /** Rooms of these appointments that the caller takes part in. */

@@ -76,11 +76,6 @@ export class ScopedAppointments {
       userId: this.caller.id,
     });
   }
-
-  /** Practitioners who accepted an appointment of the caller (as patient). */
-  acceptedPractitionerIds(): Promise<string[]> {
-    return this.appointments.practitionerIdsWithAccepted(this.caller.id);
-  }
 }
 
 /**

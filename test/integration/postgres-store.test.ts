@@ -86,6 +86,9 @@ async function seedRoom(
     last_seq: 0,
     last_activity_at: now,
     created_at: now,
+    open_until: now + 86_400_000,
+    closed_at: null,
+    closed_reason: null,
   });
   return { roomId, patientId, practitionerId };
 }

@@ -64,6 +64,7 @@ describe('loadConfig', () => {
       WEB_ROOT: '/srv/web',
       OUTBOX_MAX_ATTEMPTS: '5',
       OUTBOX_RETENTION_HOURS: '72',
+      ROOM_OPEN_DAYS: '14',
     });
     expect(c).toEqual({
       port: 8080,
@@ -93,6 +94,7 @@ describe('loadConfig', () => {
       auditSigningKey: undefined,
       auditAnchorMs: 60 * 60_000,
       auditDeniedPerMinute: 10,
+      roomOpenMs: 14 * 24 * 3_600_000,
     });
   });
 
@@ -114,6 +116,8 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL must be sqlite:<path> or postgres://'],
     [{ REDIS_URL: 'http://cache' }, 'REDIS_URL must be redis://'],
     [{ DEMO: 'maybe' }, 'DEMO must be true or false'],
+    [{ ROOM_OPEN_DAYS: '0' }, 'ROOM_OPEN_DAYS must be at least 1'],
+    [{ ROOM_OPEN_DAYS: 'a month' }, 'ROOM_OPEN_DAYS must be a number of days'],
     [{ TRUST_PROXY: 'on' }, 'TRUST_PROXY must be true or false'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info'],
     [{ PUBLIC_ORIGIN: 'chat.example.org' }, 'PUBLIC_ORIGIN must be an http(s) origin'],

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../database.js';
 import { initial } from './0001-initial.js';
 import { unreadCounters } from './0002-unread-counters.js';
+import { roomLifecycle } from './0003-room-lifecycle.js';
 import { auditChain } from './0004-audit-chain.js';
 import { outbox } from './0005-outbox.js';
 
@@ -14,6 +15,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
     '0001-initial': initial(dialect),
     '0002-unread-counters': unreadCounters,
+    '0003-room-lifecycle': roomLifecycle,
     '0004-audit-chain': auditChain(dialect),
     '0005-outbox': outbox(dialect),
   };

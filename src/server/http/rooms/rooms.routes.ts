@@ -136,6 +136,20 @@ export const roomsRoutes =
       );
     }
 
+    app.post(
+      '/api/rooms/:id/reopen',
+      {
+        schema: {
+          tags,
+          summary:
+            'The practitioner reopens a closed conversation for new messages (audited); 409 if it is open',
+          params: idParams,
+          response: { 200: roomSchema, ...problemResponses },
+        },
+      },
+      (request) => rooms.reopen(ctxOf(request), request.params.id),
+    );
+
     app.get(
       '/api/me/unread',
       {
