@@ -103,7 +103,7 @@ export class AppointmentService {
       appointmentId: row.id,
       userIds: [row.patient_id, row.practitioner_id],
     });
-    return (await this.present([row]))[0]!;
+    return (await this.present(ctx, [row]))[0]!;
   }
 
   /**
@@ -194,13 +194,13 @@ export class AppointmentService {
     const userIds = [updated.patient_id, updated.practitioner_id];
     this.deps.bus.publish({ t: 'appointment', appointmentId: updated.id, userIds });
     for (const roomId of changedRooms) this.deps.bus.publish({ t: 'room', roomId, userIds });
-    return (await this.present([updated]))[0]!;
+    return (await this.present(ctx, [updated]))[0]!;
   }
 
   async get(ctx: Ctx, id: string): Promise<AppointmentWire> {
     const a = await this.load(this.deps.store, ctx, id);
     if (!a) throw notFound('Appointment');
-    const [presented] = await this.present([a]);
+    const [presented] = await this.present(ctx, [a]);
     // The answer carries the reason: a read of health information like the list.
     await this.deps.readAudit.record(
       auditEntry(ctx, this.deps.clock.now(), 'appointment.read', { type: 'appointment', id }),
@@ -255,7 +255,7 @@ export class AppointmentService {
     ctx: Ctx,
     rows: readonly AppointmentRow[],
   ): Promise<AppointmentWire[]> {
-    const presented = await this.present(rows);
+    const presented = await this.present(ctx, rows);
     if (presented.length > 0) {
       // Reasons for appointments are health information: reading them is audited.
       await this.deps.readAudit.record(
@@ -284,7 +284,8 @@ export class AppointmentService {
   }
 
   /** Presents rows with their people and rooms in a fixed number of queries. */
-  async present(rows: readonly AppointmentRow[]): Promise<AppointmentWire[]> {
+  /** Presents rows for the caller, with what the caller may do with each (`permissions`). */
+  async present(ctx: Ctx, rows: readonly AppointmentRow[]): Promise<AppointmentWire[]> {
     // The rows were loaded for this caller already; their people and room ids are metadata.
     const store = this.deps.store.system();
     const ids = [...new Set(rows.flatMap((r) => [r.patient_id, r.practitioner_id]))];
@@ -303,6 +304,14 @@ export class AppointmentService {
       status: r.status,
       note: r.note,
       roomId: roomByAppointment.get(r.id) ?? null,
+      permissions: {
+        decide:
+          transitions.accept.from.includes(r.status) &&
+          can(ctx.actor, 'appointment.decide', appointmentSubject(r)),
+        cancel:
+          transitions.cancel.from.includes(r.status) &&
+          can(ctx.actor, 'appointment.cancel', appointmentSubject(r)),
+      },
       createdAt: iso(r.created_at),
       updatedAt: iso(r.updated_at),
     }));

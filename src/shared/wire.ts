@@ -84,6 +84,12 @@ export const appointmentSchema = z.object({
   status: appointmentStatusSchema,
   note: z.string().nullable(),
   roomId: z.string().nullable(),
+  permissions: z
+    .object({
+      decide: z.boolean().describe('the caller may accept or decline it now'),
+      cancel: z.boolean().describe('the caller may cancel it now'),
+    })
+    .describe('what the caller may do with this appointment'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

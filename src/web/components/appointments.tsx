@@ -81,7 +81,7 @@ export function AppointmentItem({
         )}
         {actions && (
           <div className="item-actions">
-            {a.status === 'requested' && user.role === 'practitioner' && (
+            {a.permissions.decide && (
               <>
                 <button
                   type="button"
@@ -108,7 +108,7 @@ export function AppointmentItem({
                 Message {other.name}
               </Link>
             )}
-            {(a.status === 'requested' || a.status === 'accepted') && upcoming && (
+            {a.permissions.cancel && upcoming && (
               <button
                 type="button"
                 className="button button-quiet"

@@ -10,7 +10,10 @@ export function Composer({
   onSend,
   onTyping,
   emergencyNote,
+  disabledReason = null,
 }: {
+  /** Set when the conversation takes no new messages: the composer is off and says why. */
+  disabledReason?: string | null;
   recipientName: string;
   maxLength: number;
   onSend: (body: string) => void;
@@ -49,7 +52,7 @@ export function Composer({
   const submit = (e?: FormEvent) => {
     e?.preventDefault();
     const body = text.trim();
-    if (!hasVisibleCharacter(body)) return;
+    if (!hasVisibleCharacter(body) || disabledReason) return;
     if ([...body].length > maxLength) {
       setError(
         `This message is too long. Please keep it under ${maxLength.toLocaleString()} characters.`,
@@ -90,7 +93,8 @@ export function Composer({
           ref={ref}
           rows={2}
           value={text}
-          placeholder={`Write to ${recipientName}…`}
+          disabled={disabledReason !== null}
+          placeholder={disabledReason ?? `Write to ${recipientName}…`}
           onChange={(e) => change(e.target.value)}
           onKeyDown={onKeyDown}
           onBlur={stopTyping}
@@ -100,13 +104,13 @@ export function Composer({
         <button
           type="submit"
           className="button button-primary send-button"
-          disabled={!hasVisibleCharacter(text)}
+          disabled={!hasVisibleCharacter(text) || disabledReason !== null}
         >
           Send
         </button>
       </div>
       <p className="hint composer-help" id={`${id}-help`}>
-        Enter sends · Shift+Enter starts a new line
+        {disabledReason ?? 'Enter sends · Shift+Enter starts a new line'}
         {length > maxLength * 0.9 && (
           <span className={length > maxLength ? 'over' : ''}>
             {' '}

@@ -37,6 +37,7 @@ function RoomRow({ room }: { room: RoomWire }) {
             {other.name}
           </Link>
           <UnreadBadge count={count} />
+          {room.status === 'closed' && <span className="pill pill-closed">Closed</span>}
         </p>
         {detail && <p className="item-meta">{detail}</p>}
         <p className="item-text">
@@ -125,7 +126,8 @@ export function ChatList() {
     [user.role],
   );
   useLiveRefresh(['message', 'room', 'unread'], rooms.reload);
-  useLiveRefresh(['appointment'], practitioners.reload);
+  // A room closing or reopening changes whom a patient can write to.
+  useLiveRefresh(['appointment', 'room'], practitioners.reload);
 
   const all = rooms.data ?? [];
   const active = all.filter((r) => !r.archived);
@@ -177,7 +179,7 @@ export function ChatList() {
                   <p>Start one with a practitioner below.</p>
                 ) : (
                   <p>
-                    You can message a practitioner once they have accepted one of your appointments.{' '}
+                    You can message a practitioner while an appointment they accepted is open.{' '}
                     <Link to="/appointments/new">Request an appointment</Link>
                   </p>
                 )
@@ -202,8 +204,8 @@ export function ChatList() {
               <StartChat practitioners={canChat} />
             ) : (
               <p className="muted">
-                No practitioners yet: you can write to a practitioner after they accept an
-                appointment with you.
+                No open conversations: you can write to a practitioner after they accept an
+                appointment with you, until some time after it.
               </p>
             ))}
         </section>

@@ -3,6 +3,7 @@ import { Link } from 'react-router-dom';
 import type { MessageWire, PractitionerWire, RoomWire } from '../../shared/wire.js';
 import { MESSAGE_MAX } from '../../shared/vocabulary.js';
 import { Composer } from '../components/composer.js';
+import { closedComposerText, RoomClosedBanner } from '../components/room-closed-banner.js';
 import { MessageItem, OutgoingItem, type Receipt } from '../components/message-item.js';
 import { Avatar, ErrorState, Loading } from '../components/ui.js';
 import { api, ApiError, errorMessage } from '../lib/api.js';
@@ -180,13 +181,15 @@ export function ChatRoom({ roomId }: { roomId: string }) {
             )}
           </p>
         </div>
-        <button
-          type="button"
-          className="button button-quiet"
-          onClick={() => void setArchived(!room.archived)}
-        >
-          {room.archived ? 'Unarchive' : 'Archive'}
-        </button>
+        {room.permissions.archive && (
+          <button
+            type="button"
+            className="button button-quiet"
+            onClick={() => void setArchived(!room.archived)}
+          >
+            {room.archived ? 'Unarchive' : 'Archive'}
+          </button>
+        )}
       </header>
       {archiveError && (
         <p className="form-error" role="alert">
@@ -263,7 +266,9 @@ export function ChatRoom({ roomId }: { roomId: string }) {
       <p className="typing" aria-live="polite">
         {typing ? `${other.name} is typing…` : ''}
       </p>
+      <RoomClosedBanner room={room} onReopened={setRoom} />
       <Composer
+        disabledReason={closedComposerText(room)}
         recipientName={other.name}
         maxLength={MESSAGE_MAX}
         onSend={send}
