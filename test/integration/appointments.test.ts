@@ -259,6 +259,25 @@ describe('the state machine', () => {
   });
 });
 
+describe('what the caller may do with an appointment', () => {
+  it('permissions follow the state machine and the policy, per caller', async () => {
+    const patient = await buildPatient(t);
+    const doctor = await buildPractitioner(t);
+    const admin = await buildAdmin(t);
+    const a = await requestAppointment(t, patient, doctor);
+    const as = async (who: Person) =>
+      (await who.client.get(`/api/appointments/${a.id}`)).json<AppointmentWire>().permissions;
+    expect(await as(patient)).toEqual({ decide: false, cancel: true });
+    expect(await as(doctor)).toEqual({ decide: true, cancel: true });
+    expect(await as(admin)).toEqual({ decide: false, cancel: true });
+    await doctor.client.post(`/api/appointments/${a.id}/accept`, {});
+    expect(await as(doctor)).toEqual({ decide: false, cancel: true });
+    await patient.client.post(`/api/appointments/${a.id}/cancel`, {});
+    for (const who of [patient, doctor, admin])
+      expect(await as(who)).toEqual({ decide: false, cancel: false });
+  });
+});
+
 describe('accepting opens exactly one room', () => {
   it('shows the room to both sides with its appointment, the other participant and nothing unread', async () => {
     const patient = await buildPatient(t, { name: 'Paula Patient' });
