@@ -29,7 +29,10 @@ export function presentUser(u: UserRow): UserWire {
   };
 }
 
-export function presentPerson(u: UserRow): PersonWire {
+/** One participant as the other sees them; the room list passes the same columns from its join. */
+export function presentPerson(
+  u: Pick<UserRow, 'id' | 'role' | 'name' | 'photo_file_id' | 'specialty' | 'date_of_birth'>,
+): PersonWire {
   return {
     id: u.id,
     role: u.role,

@@ -260,22 +260,22 @@ export class RoomService {
           status: r.appointment_status,
           reason: r.appointment_reason,
         },
-        patient: {
+        patient: presentPerson({
           id: r.patient_id,
-          role: 'patient' as const,
+          role: 'patient',
           name: r.patient_name,
-          photoUrl: photoUrl({ photo_file_id: r.patient_photo }),
+          photo_file_id: r.patient_photo,
           specialty: null,
-          dateOfBirth: r.patient_dob,
-        },
-        practitioner: {
+          date_of_birth: r.patient_dob,
+        }),
+        practitioner: presentPerson({
           id: r.practitioner_id,
-          role: 'practitioner' as const,
+          role: 'practitioner',
           name: r.practitioner_name,
-          photoUrl: photoUrl({ photo_file_id: r.practitioner_photo }),
+          photo_file_id: r.practitioner_photo,
           specialty: r.practitioner_specialty,
-          dateOfBirth: null,
-        },
+          date_of_birth: null,
+        }),
         lastSeq: r.last_seq,
         lastMessage:
           r.last_message_id !== null
