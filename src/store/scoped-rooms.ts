@@ -37,14 +37,6 @@ export class ScopedRooms {
     return this.rooms.openPractitionerIds(this.caller.id, now);
   }
 
-  /** Rooms of these appointments that the caller takes part in. */
-  async forAppointments(ids: readonly string[]): Promise<RoomRow[]> {
-    const rows = await this.rooms.findManyByAppointments(ids);
-    return rows.filter(
-      (r) => r.patient_id === this.caller.id || r.practitioner_id === this.caller.id,
-    );
-  }
-
   membership(roomId: string): Promise<RoomMemberRow | undefined> {
     return this.rooms.member(roomId, this.caller.id);
   }
