@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { NavLink, Outlet, useNavigate } from 'react-router-dom';
+import type { Role } from '../../shared/vocabulary.js';
 import { pageTitle } from '../lib/hooks.js';
 import { useStore } from '../lib/store.js';
 import { homePath, useSignedIn, useSession } from '../session.js';
@@ -13,7 +14,7 @@ interface NavItem {
   end?: boolean;
 }
 
-function navFor(role: 'patient' | 'practitioner' | 'admin'): NavItem[] {
+function navFor(role: Role): NavItem[] {
   switch (role) {
     case 'patient':
       return [
