@@ -216,10 +216,12 @@ export class RoomService {
         { count: rooms.length, offset: page.offset },
       ),
     );
+    const now = this.deps.clock.now();
     return rooms.map((r) => {
       const a = apptById.get(r.appointment_id);
       return {
         id: r.id,
+        ...roomState(r, now),
         appointmentId: r.appointment_id,
         appointmentStatus: a?.status ?? null,
         appointmentStartsAt: a ? iso(a.starts_at) : null,

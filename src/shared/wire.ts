@@ -280,6 +280,8 @@ export const adminRoomSchema = z.object({
   appointmentId: z.string(),
   appointmentStatus: appointmentStatusSchema.nullable(),
   appointmentStartsAt: z.string().nullable(),
+  status: roomStatusSchema,
+  closedReason: roomClosedReasonSchema.nullable(),
   patient: personSchema,
   practitioner: personSchema,
   messageCount: z.number().int(),

@@ -38,7 +38,13 @@ describe('admin view of conversations', () => {
     expect(res.statusCode).toBe(200);
     const rooms = res.json<{ id: string; messageCount: number; appointmentStatus: string }[]>();
     expect(rooms).toHaveLength(1);
-    expect(rooms[0]).toMatchObject({ id: roomId, messageCount: 1, appointmentStatus: 'accepted' });
+    expect(rooms[0]).toMatchObject({
+      id: roomId,
+      messageCount: 1,
+      appointmentStatus: 'accepted',
+      status: 'open',
+      closedReason: null,
+    });
     expect(res.body).not.toContain(secret);
   });
 

@@ -4,6 +4,12 @@ import { api } from '../../lib/api.js';
 import { formatDateTime } from '../../lib/format.js';
 import { useDocumentTitle, useResource } from '../../lib/hooks.js';
 
+const CLOSED = {
+  appointment_cancelled: 'appointment cancelled',
+  appointment_declined: 'appointment declined',
+  expired: 'expired',
+} as const;
+
 export function AdminRooms() {
   useDocumentTitle('Rooms');
   // Metadata only: who, which appointment, how many messages. Admins do not read bodies here.
@@ -31,6 +37,7 @@ export function AdminRooms() {
                   <th scope="col">Patient</th>
                   <th scope="col">Practitioner</th>
                   <th scope="col">Appointment</th>
+                  <th scope="col">Conversation</th>
                   <th scope="col">Messages</th>
                   <th scope="col">Last activity</th>
                 </tr>
@@ -43,6 +50,11 @@ export function AdminRooms() {
                     <td data-label="Appointment">
                       {r.appointmentStartsAt ? formatDateTime(r.appointmentStartsAt) : '—'}
                       {r.appointmentStatus ? ` · ${r.appointmentStatus}` : ''}
+                    </td>
+                    <td data-label="Conversation">
+                      {r.status === 'open'
+                        ? 'Open'
+                        : `Closed (${CLOSED[r.closedReason ?? 'expired']})`}
                     </td>
                     <td data-label="Messages">{r.messageCount}</td>
                     <td data-label="Last activity">{formatDateTime(r.lastActivityAt)}</td>
