@@ -71,6 +71,7 @@ const rules = {
     'room.start': isPatient,
     'users.manage': isAdmin,
     'audit.read': isAdmin,
+    'outbox.manage': isAdmin,
     'rooms.metadata': isAdmin,
     'appointments.all': isAdmin,
   },

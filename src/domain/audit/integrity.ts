@@ -1,6 +1,6 @@
 import { auditEntry, type Ctx } from '../context.js';
 import type { Deps } from '../deps.js';
-import { notFound } from '../errors.js';
+import { PRACTICE, require } from '../access/policy.js';
 import type { Checkpoint, CheckpointSigner } from './checkpoint.js';
 import { verifyChain, type ChainVerdict } from './verify.js';
 
@@ -16,7 +16,7 @@ export class AuditIntegrityService {
   ) {}
 
   async verify(ctx: Ctx): Promise<ChainVerdict> {
-    if (ctx.actor.role !== 'admin') throw notFound('Page');
+    require(ctx.actor, 'audit.read', PRACTICE);
     const verdict = await verifyChain(this.deps.store, { signer: this.signer });
     await this.deps.readAudit.record(
       auditEntry(
@@ -39,7 +39,7 @@ export class AuditIntegrityService {
    * head, so the checkpoint covers its own row and nothing can slip in between.
    */
   async checkpoint(ctx: Ctx): Promise<Checkpoint> {
-    if (ctx.actor.role !== 'admin') throw notFound('Page');
+    require(ctx.actor, 'audit.read', PRACTICE);
     const { store, clock } = this.deps;
     const now = clock.now();
     const checkpoint = await store.transaction(async (tx) => {

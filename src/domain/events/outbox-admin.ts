@@ -10,6 +10,7 @@ import { auditEntry, type Ctx } from '../context.js';
 import type { Deps } from '../deps.js';
 import { AppError, notFound } from '../errors.js';
 import type { ProcessorRegistry } from './processor.js';
+import { PRACTICE, require } from '../access/policy.js';
 
 function present(d: DeliveryWithEvent): OutboxDeliveryWire {
   return {
@@ -114,5 +115,5 @@ export class OutboxAdmin {
 }
 
 function requireAdmin(ctx: Ctx): void {
-  if (ctx.actor.role !== 'admin') throw notFound('Resource');
+  require(ctx.actor, 'outbox.manage', PRACTICE);
 }
