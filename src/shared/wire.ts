@@ -1,12 +1,6 @@
 import { z } from 'zod';
 import { TEXT_FIELDS, humanText } from './text.js';
-import {
-  APPOINTMENT_STATUSES,
-  MESSAGE_MAX,
-  ROLES,
-  ROOM_CLOSED_REASONS,
-  ROOM_STATUSES,
-} from './vocabulary.js';
+import { APPOINTMENT_STATUSES, ROLES, ROOM_CLOSED_REASONS, ROOM_STATUSES } from './vocabulary.js';
 
 /** Wire shapes shared by the server (validation, OpenAPI) and the web app (types). */
 
