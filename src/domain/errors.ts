@@ -61,7 +61,5 @@ export class AppError extends Error {
 }
 
 export const notFound = (what = 'Resource') => new AppError('not_found', `${what} not found`);
-export const forbidden = (title = 'You are not allowed to do this') =>
-  new AppError('forbidden', title);
 export const validationFailed = (message: string, path = '') =>
   new AppError('validation_failed', 'The request is not valid', { errors: [{ path, message }] });

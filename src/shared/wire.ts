@@ -9,7 +9,6 @@ export {
   type AppointmentStatus,
   type Role,
   type RoomClosedReason,
-  type RoomStatus,
 } from './vocabulary.js';
 
 export const roleSchema = z.enum(ROLES);

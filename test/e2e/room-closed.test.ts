@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TEST_PASSWORD } from '../support/app.js';
 import { signIn, useBrowser, watchErrors } from './browser.js';
-import { buildPractice, roomOf } from './fixtures.js';
+import { roomOf } from '../support/factories.js';
+import { buildPractice } from './fixtures.js';
 
 /** A cancelled appointment's conversation, as both people see it in Chromium. */
 describe('a closed conversation in the browser', () => {

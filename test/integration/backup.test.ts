@@ -88,7 +88,7 @@ describe.skipIf(postgresTier)(
         const c = await buildConversation(t);
         // A profile photo: files live in the store, so the backup must carry them.
         const photo = { id: randomUUID(), data: randomBytes(200 * 1024) };
-        await t.services.store.files.insert({
+        await t.services.store.system().files.insert({
           id: photo.id,
           owner_id: c.patient.id,
           content_type: 'image/png',
