@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStore, startTestApp, type TestApp } from '../support/app.js';
 import { auditRows, detailOf } from '../support/factories.js';
@@ -146,6 +147,40 @@ describe('realtime.connect', () => {
       await Promise.all(sockets.splice(0).map((s) => s.close()));
       await app.stop();
       await store.drop();
+    }
+  });
+});
+
+describe('refusals over the WebSocket are audited', () => {
+  it("a send, a read and typing into another user's room each write access.denied, without the body", async () => {
+    const c = await buildConversation(t);
+    const stranger = await buildConversation(t);
+    const ws = await connect(stranger.patientClient.cookie);
+    ws.send({ type: 'resume', rooms: {} });
+    await ws.nextOf('resumed');
+
+    const clientId = randomUUID();
+    ws.send({ type: 'send', roomId: c.roomId, clientId, body: 'WS-DENIED-CANARY' });
+    expect(await ws.nextOf('error', (e) => e.clientId === clientId)).toMatchObject({
+      code: 'not_found',
+    });
+    ws.send({ type: 'read', roomId: c.roomId, seq: 1 });
+    expect(await ws.nextOf('error')).toMatchObject({ code: 'not_found' });
+    ws.send({ type: 'typing', roomId: c.roomId, typing: true });
+    expect(await ws.nextOf('error')).toMatchObject({ code: 'not_found' });
+
+    // Recorded after the answer: wait until all three are in.
+    const denied = async () =>
+      (await auditRows(t, { action: 'access.denied', targetId: c.roomId })).filter(
+        (r) => r.actor_id === stranger.patient.id,
+      );
+    await expect.poll(async () => (await denied()).length).toBe(3);
+    const rows = await denied();
+    expect(rows.map((r) => detailOf(r).route).sort()).toEqual(['ws:read', 'ws:send', 'ws:typing']);
+    for (const r of rows) {
+      expect(detailOf(r)).toMatchObject({ code: 'not_found', method: 'WS' });
+      expect(r).toMatchObject({ actor_role: 'patient', target_type: 'request' });
+      expect(JSON.stringify(r)).not.toContain('WS-DENIED-CANARY');
     }
   });
 });

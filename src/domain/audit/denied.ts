@@ -1,6 +1,23 @@
 import type { Clock } from '../clock.js';
+import type { ErrorCode } from '../errors.js';
 import { auditEntry, type AuditCtx } from '../context.js';
 import type { AuditWriter } from './writer.js';
+
+/**
+ * Refusals that say someone asked for what they may not have: a resource that is not
+ * theirs (indistinguishable from one that does not exist), a forged or stale request, a
+ * move the rules do not allow, input the server would not take. Each is written to the
+ * audit trail (throttled here), whichever transport it came by; unauthenticated,
+ * rate-limited and server errors are not.
+ */
+export const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'not_found',
+  'forbidden',
+  'csrf_invalid',
+  'origin_refused',
+  'invalid_transition',
+  'validation_failed',
+]);
 
 /** What a refused request asked for: never its body or query. */
 export interface DeniedRequest {

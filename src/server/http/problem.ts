@@ -3,6 +3,7 @@ import {
   hasZodFastifySchemaValidationErrors,
   isResponseSerializationError,
 } from 'fastify-type-provider-zod';
+import { REFUSALS } from '../../domain/audit/denied.js';
 import { AppError, type ErrorCode } from '../../domain/errors.js';
 
 export interface Problem {
@@ -117,21 +118,6 @@ function isStoreUnavailable(error: unknown): boolean {
     /Connection terminated|timeout exceeded when trying to connect/i.test(e.message)
   );
 }
-
-/**
- * Refusals that say someone asked for what they may not have: a resource that is not
- * theirs (indistinguishable from one that does not exist), a forged or stale request, a
- * move the rules do not allow, input the server would not take. Each is written to the
- * audit trail (throttled there); unauthenticated, rate-limited and server errors are not.
- */
-const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'not_found',
-  'forbidden',
-  'csrf_invalid',
-  'origin_refused',
-  'invalid_transition',
-  'validation_failed',
-]);
 
 /** What a refused request asked for, from its route: never its body or query string. */
 export interface RefusedRequest {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REFUSALS } from '../../domain/audit/denied.js';
 import type { Authenticated } from '../../domain/auth.js';
 import { AppError } from '../../domain/errors.js';
 import { CloseCode, type ClientCommand } from '../../shared/events.js';
@@ -10,6 +11,7 @@ import type { Presence } from './presence.js';
 import type { Typing } from './typing.js';
 
 const id = z.string().min(1).max(64);
+const ID_LIKE = /^[\w.:-]{1,64}$/;
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /** Every frame from a client is checked against this before anything acts on it. */
@@ -47,7 +49,7 @@ export class Commands {
     private readonly typing: Typing,
     private readonly services: Pick<
       Services,
-      'clock' | 'feed' | 'messages' | 'rooms' | 'sendLimit'
+      'clock' | 'denials' | 'feed' | 'log' | 'messages' | 'rooms' | 'sendLimit'
     >,
   ) {}
 
@@ -74,19 +76,19 @@ export class Commands {
             this.hub.emit(conn, { type: 'ack', clientId: cmd.clientId, message });
         } catch (err) {
           conn.inflight.delete(clientId);
-          this.hub.emitError(conn, err, cmd.clientId);
+          this.refuse(conn, cmd, err, cmd.clientId);
         }
         return;
       }
       case 'read':
         return this.services.rooms.markRead(conn.ctx, cmd.roomId, cmd.seq).then(
           () => undefined,
-          (err: unknown) => this.hub.emitError(conn, err),
+          (err: unknown) => this.refuse(conn, cmd, err),
         );
       case 'typing': {
         const room = conn.rooms.get(cmd.roomId);
         if (!room)
-          return this.hub.emitError(conn, new AppError('not_found', 'Conversation not found'));
+          return this.refuse(conn, cmd, new AppError('not_found', 'Conversation not found'));
         return this.typing.set(conn.userId, cmd.roomId, cmd.typing, room.userIds);
       }
       case 'presence':
@@ -94,6 +96,34 @@ export class Commands {
       case 'ping':
         return;
     }
+  }
+
+  /**
+   * Answers a command the rules refused; a refusal (another user's room, a closed move) is
+   * written to the trail as access.denied, as the same refusal over HTTP is.
+   */
+  private refuse(
+    conn: Connection,
+    cmd: { type: string; roomId: string },
+    err: unknown,
+    clientId?: string,
+  ): void {
+    if (err instanceof AppError && REFUSALS.has(err.code)) {
+      const { actor, ip } = conn.ctx;
+      this.services.denials
+        .record(
+          { actor: { id: actor.id, role: actor.role }, ip },
+          {
+            code: err.code,
+            method: 'WS',
+            route: `ws:${cmd.type}`,
+            // Only what looks like an id: the frame's room id is whatever the client sent.
+            targetId: ID_LIKE.test(cmd.roomId) ? cmd.roomId : null,
+          },
+        )
+        .catch((e: unknown) => this.services.log.warn({ err: e }, 'could not record a refusal'));
+    }
+    this.hub.emitError(conn, err, clientId);
   }
 
   /** A frame that is not a valid command: it counts against the rate limit and is answered, not acted on. */
