@@ -12,6 +12,7 @@ import { iso } from './clock.js';
 import type { AuditAction } from '../shared/audit-actions.js';
 import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
+import type { DomainEvent } from './events/events.js';
 import { AppError, notFound, validationFailed } from './errors.js';
 import { presentPerson } from './presenters.js';
 import { parseField } from './validate.js';
@@ -122,6 +123,7 @@ export class AppointmentService {
       note === undefined ? undefined : parseField(appointmentNoteSchema, note, 'note') || null;
     // Rooms opened or closed by this transition: their participants hear of it after commit.
     const changedRooms: string[] = [];
+    const closedRooms: Extract<DomainEvent, { type: 'room.closed' }>[] = [];
     let opened: RoomRow | undefined;
     const updated = await this.deps.store.transaction(async (tx) => {
       const a = await this.load(tx, ctx, id);
@@ -168,6 +170,13 @@ export class AppointmentService {
         for (const closed of await tx.system().rooms.closeForAppointment(a.id, reason, now)) {
           await this.audit(tx, ctx, 'room.close', closed.id, now, { reason }, 'room');
           changedRooms.push(closed.id);
+          closedRooms.push({
+            type: 'room.closed',
+            roomId: closed.id,
+            appointmentId: a.id,
+            reason,
+            byUserId: ctx.actor.id,
+          });
         }
       }
       await this.audit(tx, ctx, `appointment.${action}`, a.id, now, {
@@ -187,6 +196,7 @@ export class AppointmentService {
         ...(opened
           ? [{ type: 'room.opened' as const, roomId: opened.id, appointmentId: a.id, ...people }]
           : []),
+        ...closedRooms,
       ]);
       const row = await tx.system().appointments.findById(id);
       return row!;

@@ -127,6 +127,10 @@ export class RoomService {
       require(ctx.actor, 'room.reopen', subject);
       const was = roomState(room, now).closedReason;
       await tx.system().rooms.reopen(roomId, reopenedUntil(room, now, roomOpenMs));
+      await this.deps.outbox.emit(tx, now, [
+        { type: 'room.reopened', roomId, byUserId: ctx.actor.id },
+      ]);
+      // Last: on PostgreSQL the audit chain's lock is the last one a transaction takes.
       await tx.audit.record(
         auditEntry(ctx, now, 'room.reopen', { type: 'room', id: roomId }, { was: was ?? null }),
       );

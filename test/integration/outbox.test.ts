@@ -173,6 +173,37 @@ describe('outbox: events are written with the change that causes them', () => {
     expect(text).not.toContain(reason);
     expect(text).not.toContain('See you then');
   });
+
+  it('a cancellation closes the room and a reopening opens it again, each with its event', async () => {
+    const t = await start([]);
+    const patient = await buildPatient(t);
+    const practitioner = await buildPractitioner(t);
+    const appt = await requestAppointment(t, patient, practitioner);
+    const accepted = await practitioner.client.post(`/api/appointments/${appt.id}/accept`, {});
+    const roomId = accepted.json<{ roomId: string }>().roomId;
+    const note = `Note ${randomUUID()}`;
+    const cancelled = await patient.client.post(`/api/appointments/${appt.id}/cancel`, { note });
+    expect(cancelled.statusCode).toBe(200);
+    expect((await practitioner.client.post(`/api/rooms/${roomId}/reopen`, {})).statusCode).toBe(
+      200,
+    );
+
+    const all = await events(t);
+    const payloads = all.map((e) => JSON.parse(e.payload) as { type: string });
+    expect(payloads).toContainEqual({
+      type: 'room.closed',
+      roomId,
+      appointmentId: appt.id,
+      reason: 'appointment_cancelled',
+      byUserId: patient.user.id,
+    });
+    expect(payloads).toContainEqual({
+      type: 'room.reopened',
+      roomId,
+      byUserId: practitioner.user.id,
+    });
+    expect(JSON.stringify(all)).not.toContain(note);
+  });
 });
 
 describe('outbox: what cannot be written', () => {

@@ -39,6 +39,15 @@ export type DomainEvent =
       patientId: string;
       practitionerId: string;
     }
+  | {
+      /** A conversation stopped taking messages with its appointment (cancelled, declined). */
+      type: 'room.closed';
+      roomId: string;
+      appointmentId: string;
+      reason: 'appointment_cancelled' | 'appointment_declined';
+      byUserId: string;
+    }
+  | { type: 'room.reopened'; roomId: string; byUserId: string }
   | { type: 'room.archived'; roomId: string; userId: string; archived: boolean }
   | {
       type: 'session.ended';
@@ -55,6 +64,8 @@ export function subjectOf(e: DomainEvent): string {
   switch (e.type) {
     case 'messages.committed':
     case 'room.opened':
+    case 'room.closed':
+    case 'room.reopened':
     case 'room.archived':
       return e.roomId;
     case 'appointment.requested':

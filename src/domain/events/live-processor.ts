@@ -36,6 +36,8 @@ export function liveWakeups(bus: Bus): Processor {
         case 'appointment.requested':
         case 'appointment.changed':
         case 'room.opened':
+        case 'room.closed':
+        case 'room.reopened':
         case 'room.archived':
           return Promise.reject(new Error(`live-wakeup does not take ${event.type}`));
       }
