@@ -240,6 +240,7 @@ async function seedHistory(
         created_at: now - (perRoom - seq) * 60_000,
         edited_at: null,
         deleted_at: null,
+        attachments: null,
       });
       if (batch.length >= 50_000) await flush();
     }

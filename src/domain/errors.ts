@@ -22,6 +22,13 @@ export type ErrorCode =
   | 'room_closed'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'file_too_large'
+  | 'image_too_large'
+  | 'file_unreadable'
+  | 'pdf_encrypted'
+  | 'pdf_active_content'
+  | 'too_many_attachments'
+  | 'attachment_quota_exceeded'
   | 'store_unavailable'
   | 'internal_error';
 
@@ -44,6 +51,13 @@ const statusByCode: Record<ErrorCode, number> = {
   room_closed: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  file_too_large: 413,
+  image_too_large: 422,
+  file_unreadable: 422,
+  pdf_encrypted: 422,
+  pdf_active_content: 422,
+  too_many_attachments: 400,
+  attachment_quota_exceeded: 429,
   store_unavailable: 503,
   internal_error: 500,
 };

@@ -1,5 +1,5 @@
 import type { MessageRow } from '../store/schema.js';
-import type { MessageWire } from '../shared/wire.js';
+import type { AttachmentWire, MessageWire } from '../shared/wire.js';
 import { iso } from './clock.js';
 
 export function presentMessage(m: MessageRow): MessageWire {
@@ -13,5 +13,9 @@ export function presentMessage(m: MessageRow): MessageWire {
     createdAt: iso(m.created_at),
     ...(m.edited_at !== null ? { editedAt: iso(m.edited_at) } : {}),
     ...(m.deleted_at !== null ? { deletedAt: iso(m.deleted_at) } : {}),
+    // A retracted message no longer offers its files.
+    ...(m.attachments && m.deleted_at === null
+      ? { attachments: JSON.parse(m.attachments) as AttachmentWire[] }
+      : {}),
   };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MessageRow } from '../store/schema.js';
+import type { AttachmentRow, MessageRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { AuditEntry } from '../store/audit-repository.js';
 import type { MessageWire } from '../shared/wire.js';
@@ -11,6 +11,7 @@ import type { DomainEvent } from './events/events.js';
 import { presentMessage } from './message-presenter.js';
 import { can } from './access/policy.js';
 import { closedTitle, roomState, roomSubject } from './room-lifecycle.js';
+import { presentAttachment } from './attachments/present.js';
 
 export interface SendResult {
   message: MessageWire;
@@ -23,6 +24,8 @@ interface Pending {
   roomId: string;
   clientId: string;
   body: string;
+  /** Uploads the message carries: the sender's own, in this room, not yet on a message. */
+  attachmentIds: readonly string[];
   resolve: (r: SendResult) => void;
   reject: (e: unknown) => void;
 }
@@ -43,9 +46,15 @@ export class MessageWriter {
     this.queue = new GroupCommit((batch) => this.commit(batch), MAX_BATCH);
   }
 
-  submit(ctx: Ctx, roomId: string, clientId: string, body: string): Promise<SendResult> {
+  submit(
+    ctx: Ctx,
+    roomId: string,
+    clientId: string,
+    body: string,
+    attachmentIds: readonly string[] = [],
+  ): Promise<SendResult> {
     return new Promise<SendResult>((resolve, reject) => {
-      this.queue.push({ ctx, roomId, clientId, body, resolve, reject });
+      this.queue.push({ ctx, roomId, clientId, body, attachmentIds, resolve, reject });
     });
   }
 
@@ -116,6 +125,15 @@ export class MessageWriter {
         )
       ).map((m) => [`${m.sender_id}:${m.client_id}`, m]),
     );
+    // Read after the room locks, so no concurrent send in the room can claim the same upload.
+    const attachable = new Map<Pending, Map<string, AttachmentRow>>();
+    for (const p of batch) {
+      if (p.attachmentIds.length === 0 || existing.has(`${p.ctx.actor.id}:${p.clientId}`)) continue;
+      const found = await tx.attachments.findAttachable(p.attachmentIds, p.roomId, p.ctx.actor.id);
+      attachable.set(p, new Map(found.map((a) => [a.id, a])));
+    }
+    const claimed = new Set<string>();
+    const attaching: { ids: string[]; messageId: string }[] = [];
     const rows: MessageRow[] = [];
     const audit: AuditEntry[] = [];
     const touched = new Set<string>();
@@ -145,6 +163,11 @@ export class MessageWriter {
         const reason = roomState(room, now).closedReason ?? 'expired';
         return { ok: false, error: new AppError('room_closed', closedTitle[reason]) };
       }
+      const carried = p.attachmentIds.map((id) => attachable.get(p)?.get(id));
+      if (carried.some((a) => a === undefined || claimed.has(a.id))) {
+        return { ok: false, error: notFound('Attachment') };
+      }
+      for (const a of carried) claimed.add(a!.id);
       room.last_seq += 1;
       const row: MessageRow = {
         id: randomUUID(),
@@ -156,7 +179,10 @@ export class MessageWriter {
         created_at: now,
         edited_at: null,
         deleted_at: null,
+        attachments:
+          carried.length > 0 ? JSON.stringify(carried.map((a) => presentAttachment(a!))) : null,
       };
+      if (carried.length > 0) attaching.push({ ids: carried.map((a) => a!.id), messageId: row.id });
       existing.set(key, row);
       rows.push(row);
       touched.add(p.roomId);
@@ -166,12 +192,17 @@ export class MessageWriter {
           now,
           'message.send',
           { type: 'room', id: p.roomId },
-          { seq: row.seq, messageId: row.id },
+          {
+            seq: row.seq,
+            messageId: row.id,
+            ...(carried.length > 0 ? { attachmentIds: carried.map((a) => a!.id).join(',') } : {}),
+          },
         ),
       );
       return { ok: true, row, created: true };
     });
     await tx.messages.insertMany(rows);
+    for (const a of attaching) await tx.attachments.attach(a.ids, a.messageId, now);
     // Messages each member received in this batch: counted in the same statement that
     // advances the room.
     const received = new Map<string, { patient: number; practitioner: number }>();

@@ -86,10 +86,37 @@ const envSchema = z.object({
   AUDIT_ANCHOR_MINUTES: minutes().default(60),
   AUDIT_DENIED_PER_MINUTE: wholeNumber('a number of rows', 1, 10_000).default(10),
   ROOM_OPEN_DAYS: wholeNumber('a number of days', 1, 3650).default(30),
+  ATTACHMENT_MAX_MB: wholeNumber('a number of megabytes', 1, 1024).default(10),
+  ATTACHMENT_DAILY_MB: wholeNumber('a number of megabytes', 1).default(200),
+  STORAGE_URL: z
+    .string()
+    .default('db')
+    .refine((v) => v === 'db' || /^s3:\/\/[^/?#]+/.test(v), {
+      message: 'must be db or s3://bucket?endpoint=…',
+    }),
+  DATA_KEY: z
+    .string()
+    .refine(isDataKey, { message: 'must be 32 bytes in base64 (openssl rand -base64 32)' })
+    .optional(),
+  DATA_KEY_PREVIOUS: z
+    .string()
+    .refine((v) => v.split(',').every((k) => isDataKey(k.trim())), {
+      message: 'must be comma-separated base64 keys of 32 bytes',
+    })
+    .optional(),
 });
 
+function isDataKey(v: string): boolean {
+  return /^[A-Za-z0-9+/]{43}=$/.test(v) && Buffer.from(v, 'base64').length === 32;
+}
+
 /** Variables whose values must never be echoed, even in an error message. */
-const SECRET_VARIABLES = new Set(['DEMO_PASSWORD', 'AUDIT_SIGNING_KEY']);
+const SECRET_VARIABLES = new Set([
+  'DEMO_PASSWORD',
+  'AUDIT_SIGNING_KEY',
+  'DATA_KEY',
+  'DATA_KEY_PREVIOUS',
+]);
 
 /** The value as it may be shown: secrets hidden, credentials in URLs masked. */
 function shownValue(name: string, value: string): string {
@@ -131,6 +158,14 @@ export type Config = {
   auditDeniedPerMinute: number;
   /** How long after its appointment's time a room stays open for new messages. */
   roomOpenMs: number;
+  attachments: {
+    maxBytes: number;
+    dailyBytes: number;
+    storageUrl: string;
+    /** The master key that wraps new files' data keys, and older ones still accepted. */
+    dataKey: Buffer | undefined;
+    previousDataKeys: Buffer[];
+  };
 };
 
 export class ConfigError extends Error {}
@@ -182,5 +217,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auditAnchorMs: e.AUDIT_ANCHOR_MINUTES * 60_000,
     auditDeniedPerMinute: e.AUDIT_DENIED_PER_MINUTE,
     roomOpenMs: e.ROOM_OPEN_DAYS * 24 * 3_600_000,
+    attachments: {
+      maxBytes: e.ATTACHMENT_MAX_MB * 1024 * 1024,
+      dailyBytes: e.ATTACHMENT_DAILY_MB * 1024 * 1024,
+      storageUrl: e.STORAGE_URL,
+      dataKey: e.DATA_KEY === undefined ? undefined : Buffer.from(e.DATA_KEY, 'base64'),
+      previousDataKeys: (e.DATA_KEY_PREVIOUS ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean)
+        .map((k) => Buffer.from(k, 'base64')),
+    },
   };
 }

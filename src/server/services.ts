@@ -31,6 +31,9 @@ import { ProcessorRegistry, type Processor } from '../domain/events/processor.js
 import { noTelemetry, type Telemetry } from '../domain/telemetry.js';
 import type { Database } from '../store/database.js';
 import { Store } from '../store/store.js';
+import { AttachmentService } from '../domain/attachments/attachments.js';
+import { KeyRing } from '../domain/attachments/file-crypto.js';
+import { openBlobStorage, type BlobStorage } from '../store/blob-storage.js';
 import type { Config } from './config.js';
 
 /** The server's parts, built once and handed to routes and the real-time gateway. */
@@ -58,6 +61,9 @@ export interface Services {
   denials: AccessDenials;
   auditSigner: CheckpointSigner;
   auditIntegrity: AuditIntegrityService;
+  attachments: AttachmentService;
+  /** Where attachment bytes live (STORAGE_URL). */
+  blobs: BlobStorage;
 }
 
 export function buildServices(opts: {
@@ -119,6 +125,11 @@ export function buildServices(opts: {
       'AUDIT_SIGNING_KEY is not set and no key file could be written: audit checkpoints signed by this process will not verify after it restarts',
     );
   }
+  const blobs = openBlobStorage(opts.config.attachments.storageUrl, opts.database.db);
+  const keys = new KeyRing(
+    opts.config.attachments.dataKey,
+    opts.config.attachments.previousDataKeys,
+  );
   return {
     ...opts,
     store,
@@ -136,5 +147,10 @@ export function buildServices(opts: {
     denials: new AccessDenials(readAudit, opts.clock, opts.config.auditDeniedPerMinute),
     auditSigner,
     auditIntegrity: new AuditIntegrityService(deps, auditSigner),
+    blobs,
+    attachments: new AttachmentService(deps, blobs, keys, {
+      maxBytes: opts.config.attachments.maxBytes,
+      dailyBytes: opts.config.attachments.dailyBytes,
+    }),
   };
 }

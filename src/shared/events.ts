@@ -27,7 +27,14 @@ export type ServerEvent =
 /** Frames the client sends. */
 export type ClientCommand =
   | { type: 'resume'; rooms: Record<string, number> }
-  | { type: 'send'; roomId: string; clientId: string; body: string }
+  | {
+      type: 'send';
+      roomId: string;
+      clientId: string;
+      body: string;
+      /** Uploads (POST /api/rooms/{id}/attachments) the message carries, at most 5. */
+      attachmentIds?: string[] | undefined;
+    }
   | { type: 'read'; roomId: string; seq: number }
   | { type: 'typing'; roomId: string; typing: boolean }
   | { type: 'presence'; status: 'online' | 'away' }

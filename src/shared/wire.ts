@@ -88,6 +88,23 @@ export const appointmentSchema = z.object({
 });
 export type AppointmentWire = z.infer<typeof appointmentSchema>;
 
+export const attachmentSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  contentType: z.string(),
+  size: z.number().int().describe('bytes, as stored (images after re-encoding)'),
+  kind: z.enum(['image', 'pdf']),
+  width: z.number().int().optional(),
+  height: z.number().int().optional(),
+  pages: z.number().int().optional(),
+  thumbnailUrl: z.string().optional(),
+  url: z.string(),
+});
+export type AttachmentWire = z.infer<typeof attachmentSchema>;
+
+/** At most this many files on one message. */
+export const ATTACHMENTS_PER_MESSAGE = 5;
+
 export const messageSchema = z.object({
   id: z.string(),
   roomId: z.string(),
@@ -98,6 +115,7 @@ export const messageSchema = z.object({
   createdAt: z.string(),
   editedAt: z.string().optional(),
   deletedAt: z.string().optional(),
+  attachments: z.array(attachmentSchema).optional(),
 });
 export type MessageWire = z.infer<typeof messageSchema>;
 

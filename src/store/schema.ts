@@ -19,6 +19,8 @@ export interface DB {
   rate_limits: RateLimitsTable;
   events: EventsTable;
   event_deliveries: EventDeliveriesTable;
+  attachments: AttachmentsTable;
+  attachment_chunks: AttachmentChunksTable;
 }
 
 export interface UsersTable {
@@ -121,6 +123,8 @@ export interface MessagesTable {
   created_at: number;
   edited_at: number | null;
   deleted_at: number | null;
+  /** JSON: the presented attachments the message carries (immutable once sent), or null. */
+  attachments: string | null;
 }
 
 export interface RateLimitsTable {
@@ -153,6 +157,39 @@ export interface EventDeliveriesTable {
   updated_at: number;
 }
 
+export type AttachmentKind = 'image' | 'pdf';
+
+export interface AttachmentsTable {
+  id: string;
+  room_id: string;
+  uploader_id: string;
+  message_id: string | null;
+  kind: AttachmentKind;
+  /** The file name to show and to offer on download; never used as a storage key. */
+  name: string;
+  content_type: string;
+  byte_size: number;
+  width: number | null;
+  height: number | null;
+  pages: number | null;
+  /** Opaque, random storage keys of the file and its thumbnail. */
+  blob_key: string;
+  thumb_key: string | null;
+  thumb_size: number | null;
+  /** With DATA_KEY: which master key wraps this file's data key, and the wrapped key. */
+  key_id: string | null;
+  wrapped_key: Buffer | null;
+  created_at: number;
+  attached_at: number | null;
+}
+
+export interface AttachmentChunksTable {
+  blob_key: string;
+  idx: number;
+  data: Buffer;
+}
+
+export type AttachmentRow = Selectable<AttachmentsTable>;
 export type UserRow = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;

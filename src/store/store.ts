@@ -10,6 +10,7 @@ import { RoomRepository } from './room-repository.js';
 import { MessageRepository } from './message-repository.js';
 import { FileRepository } from './file-repository.js';
 import { EventRepository } from './event-repository.js';
+import { AttachmentRepository } from './attachment-repository.js';
 import { ScopedStore, type Caller } from './scoped.js';
 
 /** Every repository, unscoped: for privileged work that names itself by calling `store.system()`. */
@@ -22,13 +23,14 @@ export interface SystemStore {
   readonly rooms: RoomRepository;
   readonly messages: MessageRepository;
   readonly files: FileRepository;
+  readonly attachments: AttachmentRepository;
   readonly events: EventRepository;
 }
 
 /**
  * Every repository, bound to one executor: the database, or one open transaction.
  * Accounts, sessions, the audit trail, rate limits and the outbox are reachable directly. Rooms,
- * messages, appointments and files hold health information and are reached through
+ * messages, appointments, files and attachments hold health information and are reached through
  * `for(ctx)`, which answers only what that caller may see, or through `system()`, which
  * privileged code must ask for by name.
  */
@@ -43,6 +45,7 @@ export class Store {
   readonly #rooms: RoomRepository;
   readonly #messages: MessageRepository;
   readonly #files: FileRepository;
+  readonly #attachments: AttachmentRepository;
 
   constructor(
     readonly db: Kysely<DB>,
@@ -57,6 +60,7 @@ export class Store {
     this.#messages = new MessageRepository(db);
     this.#files = new FileRepository(db);
     this.events = new EventRepository(db);
+    this.#attachments = new AttachmentRepository(db);
   }
 
   /** The store as this caller may see it. */
@@ -78,6 +82,7 @@ export class Store {
       rooms: this.#rooms,
       messages: this.#messages,
       files: this.#files,
+      attachments: this.#attachments,
       events: this.events,
     };
   }
@@ -100,6 +105,8 @@ export class Store {
       for (const table of [
         'event_deliveries',
         'events',
+        'attachment_chunks',
+        'attachments',
         'messages',
         'room_members',
         'rooms',

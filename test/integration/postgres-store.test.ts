@@ -110,6 +110,7 @@ function sendOne(store: Store, roomId: string, senderId: string, body: string): 
         created_at: now,
         edited_at: null,
         deleted_at: null,
+        attachments: null,
       },
     ]);
     const fromPatient = room!.patient_id === senderId;

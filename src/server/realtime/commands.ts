@@ -22,6 +22,7 @@ export const clientCommandSchema: z.ZodType<ClientCommand> = z.discriminatedUnio
     roomId: id,
     clientId: z.string().max(64),
     body: z.string().max(64 * 1024),
+    attachmentIds: z.array(z.string().max(64)).max(20).optional(),
   }),
   z.object({ type: z.literal('read'), roomId: id, seq }),
   z.object({ type: z.literal('typing'), roomId: id, typing: z.boolean() }),

@@ -5,6 +5,7 @@ import { unreadCounters } from './0002-unread-counters.js';
 import { roomLifecycle } from './0003-room-lifecycle.js';
 import { auditChain } from './0004-audit-chain.js';
 import { outbox } from './0005-outbox.js';
+import { attachments } from './0006-attachments.js';
 
 /**
  * Migrations are code, listed here in order, so they run the same from `tsx` and from
@@ -18,6 +19,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0003-room-lifecycle': roomLifecycle,
     '0004-audit-chain': auditChain(dialect),
     '0005-outbox': outbox(dialect),
+    '0006-attachments': attachments(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

@@ -21,7 +21,14 @@ export const sendBody = z.object({
   body: z
     .string()
     .max(64 * 1024)
-    .describe(`1 to ${MESSAGE_MAX.toLocaleString('en')} characters after trimming`),
+    .describe(
+      `1 to ${MESSAGE_MAX.toLocaleString('en')} characters after trimming; may be empty when attachmentIds are given`,
+    ),
+  attachmentIds: z
+    .array(z.string().max(64))
+    .max(20)
+    .optional()
+    .describe('ids of uploads (POST /api/rooms/{id}/attachments) the message carries, at most 5'),
 });
 
 export const readBody = z.object({ seq: z.number().int().min(0) });

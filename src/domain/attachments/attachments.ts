@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import type { AttachmentWire } from '../../shared/wire.js';
+import type { BlobStorage } from '../../store/blob-storage.js';
+import type { AttachmentRow } from '../../store/schema.js';
+import { auditEntry, type Ctx } from '../context.js';
+import type { Deps } from '../deps.js';
+import { AppError, notFound } from '../errors.js';
+import { detectType, safeName } from './file-kind.js';
+import { open, seal, type KeyRing } from './file-crypto.js';
+import { processImage } from './image.js';
+import { checkPdf } from './pdf.js';
+import { presentAttachment } from './present.js';
+
+export interface AttachmentSettings {
+  maxBytes: number;
+  /** Bytes one user may upload in any 24 hours. */
+  dailyBytes: number;
+}
+
+/** An upload as it arrives: the bytes still streaming in. */
+export interface IncomingFile {
+  name: string;
+  declaredType: string;
+  stream: AsyncIterable<Buffer>;
+}
+
+/** A stored file on its way out. */
+export interface AttachmentContent {
+  bytes: Buffer;
+  contentType: string;
+  name: string;
+  /** Only re-encoded images (and thumbnails) may be shown in the page; everything else downloads. */
+  inline: boolean;
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+/** How long an upload waits for the message that carries it. */
+export const UNATTACHED_TTL_MS = DAY;
+
+export class AttachmentService {
+  constructor(
+    private readonly deps: Deps,
+    private readonly storage: BlobStorage,
+    private readonly keys: KeyRing,
+    private readonly settings: AttachmentSettings,
+  ) {}
+
+  /**
+   * Checks the room and the quota before reading a byte, reads at most the limit (the
+   * upload is cut off as soon as it passes it), checks and re-encodes, stores the bytes
+   * under random keys, then the row and its audit entry in one transaction.
+   */
+  async upload(ctx: Ctx, roomId: string, file: IncomingFile): Promise<AttachmentWire> {
+    const room = await this.deps.store.rooms.findForParticipant(roomId, ctx.actor.id);
+    if (!room || ctx.actor.role === 'admin') throw notFound('Room');
+    const now = this.deps.clock.now();
+    const used = await this.deps.store.attachments.bytesSince(ctx.actor.id, now - DAY);
+    if (used >= this.settings.dailyBytes) throw quotaExceeded();
+
+    const original = await readLimited(file.stream, this.settings.maxBytes);
+    if (used + original.length > this.settings.dailyBytes) throw quotaExceeded();
+    const type = await detectType(original, file.declaredType, file.name);
+    const name = safeName(file.name, type.kind === 'pdf' ? 'document.pdf' : 'photo');
+
+    const id = randomUUID();
+    let stored: { bytes: Buffer; contentType: string; name: string; thumbnail?: Buffer };
+    let dims: Pick<AttachmentRow, 'width' | 'height' | 'pages'>;
+    if (type.kind === 'image') {
+      const image = await processImage(original, type.mime as Parameters<typeof processImage>[1]);
+      stored = {
+        bytes: image.bytes,
+        contentType: image.contentType,
+        name: withExtension(name, image.extension),
+        thumbnail: image.thumbnail,
+      };
+      dims = { width: image.width, height: image.height, pages: null };
+    } else {
+      const { pages } = await checkPdf(original);
+      stored = { bytes: original, contentType: 'application/pdf', name };
+      dims = { width: null, height: null, pages };
+    }
+
+    const envelope = this.keys.newDataKey(id);
+    const protect = (bytes: Buffer, part: string) =>
+      envelope ? seal(envelope.dataKey, bytes, `${part}:${id}`) : bytes;
+    const blobKey = randomUUID();
+    const thumbKey = stored.thumbnail ? randomUUID() : null;
+    await this.storage.put(blobKey, protect(stored.bytes, 'file'));
+    if (thumbKey && stored.thumbnail) {
+      await this.storage.put(thumbKey, protect(stored.thumbnail, 'thumb'));
+    }
+    const row: AttachmentRow = {
+      id,
+      room_id: room.id,
+      uploader_id: ctx.actor.id,
+      message_id: null,
+      kind: type.kind,
+      name: stored.name,
+      content_type: stored.contentType,
+      byte_size: stored.bytes.length,
+      ...dims,
+      blob_key: blobKey,
+      thumb_key: thumbKey,
+      thumb_size: stored.thumbnail?.length ?? null,
+      key_id: envelope?.keyId ?? null,
+      wrapped_key: envelope?.wrapped ?? null,
+      created_at: now,
+      attached_at: null,
+    };
+    try {
+      await this.deps.store.transaction(async (tx) => {
+        await tx.attachments.insert(row);
+        await tx.audit.record(
+          auditEntry(
+            ctx,
+            now,
+            'attachment.upload',
+            { type: 'attachment', id },
+            {
+              roomId: room.id,
+              kind: type.kind,
+              size: row.byte_size,
+            },
+          ),
+        );
+      });
+    } catch (err) {
+      await this.storage.delete([blobKey, ...(thumbKey ? [thumbKey] : [])]).catch(() => undefined);
+      throw err;
+    }
+    return presentAttachment(row);
+  }
+
+  /** The file or its thumbnail, to the room's two participants only; the read is audited first. */
+  async read(ctx: Ctx, id: string, part: 'file' | 'thumbnail'): Promise<AttachmentContent> {
+    const row = await this.deps.store.attachments.find(id);
+    if (!row || ctx.actor.role === 'admin') throw notFound('Attachment');
+    const room = await this.deps.store.rooms.findForParticipant(row.room_id, ctx.actor.id);
+    if (!room) throw notFound('Attachment');
+    const key = part === 'file' ? row.blob_key : row.thumb_key;
+    if (key === null) throw notFound('Thumbnail');
+    const sealed = await this.storage.get(key);
+    if (!sealed) throw notFound('Attachment');
+    let bytes = sealed;
+    if (row.key_id !== null && row.wrapped_key !== null) {
+      const dataKey = this.keys.unwrap(row.id, row.key_id, Buffer.from(row.wrapped_key));
+      bytes = open(dataKey, sealed, `${part === 'file' ? 'file' : 'thumb'}:${row.id}`);
+    }
+    await this.deps.readAudit.record(
+      auditEntry(
+        ctx,
+        this.deps.clock.now(),
+        'attachment.read',
+        { type: 'attachment', id },
+        {
+          roomId: row.room_id,
+          part,
+        },
+      ),
+    );
+    if (part === 'thumbnail') {
+      return { bytes, contentType: 'image/webp', name: thumbnailName(row.name), inline: true };
+    }
+    return { bytes, contentType: row.content_type, name: row.name, inline: row.kind === 'image' };
+  }
+
+  /** Removes uploads no message took up within a day: rows first, then their bytes. */
+  async sweepUnattached(): Promise<number> {
+    const cutoff = this.deps.clock.now() - UNATTACHED_TTL_MS;
+    let removed = 0;
+    for (;;) {
+      const rows = await this.deps.store.attachments.unattachedBefore(cutoff, 200);
+      if (rows.length === 0) return removed;
+      await this.deps.store.attachments.deleteUnattached(rows.map((r) => r.id));
+      await this.storage.delete(
+        rows.flatMap((r) => [r.blob_key, ...(r.thumb_key ? [r.thumb_key] : [])]),
+      );
+      removed += rows.length;
+      if (rows.length < 200) return removed;
+    }
+  }
+}
+
+const quotaExceeded = () =>
+  new AppError(
+    'attachment_quota_exceeded',
+    'You have sent as many files as one day allows. Please try again tomorrow.',
+  );
+
+/** Collects the stream, failing the moment it passes `max` instead of after the whole body. */
+export async function readLimited(stream: AsyncIterable<Buffer>, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    total += chunk.length;
+    if (total > max) {
+      throw new AppError(
+        'file_too_large',
+        `The file is larger than ${Math.floor(max / (1024 * 1024))} MB.`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  if (total === 0) throw new AppError('file_unreadable', 'The file is empty.');
+  return Buffer.concat(chunks, total);
+}
+
+function withExtension(name: string, extension: string): string {
+  const dot = name.lastIndexOf('.');
+  const stem = dot > 0 ? name.slice(0, dot) : name;
+  return `${stem}.${extension}`;
+}
+
+const thumbnailName = (name: string) => withExtension(name, 'webp');

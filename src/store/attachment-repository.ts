@@ -1,0 +1,89 @@
+import type { Kysely } from 'kysely';
+import type { AttachmentRow, DB } from './schema.js';
+
+export class AttachmentRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async insert(row: AttachmentRow): Promise<void> {
+    await this.db.insertInto('attachments').values(row).execute();
+  }
+
+  find(id: string): Promise<AttachmentRow | undefined> {
+    return this.db.selectFrom('attachments').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The sender's own uploads in this room that no message carries yet, among `ids`. */
+  findAttachable(ids: readonly string[], roomId: string, uploaderId: string) {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db
+      .selectFrom('attachments')
+      .selectAll()
+      .where('id', 'in', ids)
+      .where('room_id', '=', roomId)
+      .where('uploader_id', '=', uploaderId)
+      .where('message_id', 'is', null)
+      .execute();
+  }
+
+  async attach(ids: readonly string[], messageId: string, at: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .updateTable('attachments')
+      .set({ message_id: messageId, attached_at: at })
+      .where('id', 'in', ids)
+      .where('message_id', 'is', null)
+      .execute();
+  }
+
+  /** Bytes this user uploaded since `since` (the daily quota). */
+  async bytesSince(uploaderId: string, since: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('attachments')
+      .select((eb) => eb.fn.sum<number | string | null>('byte_size').as('total'))
+      .where('uploader_id', '=', uploaderId)
+      .where('created_at', '>=', since)
+      .executeTakeFirst();
+    return Number(row?.total ?? 0);
+  }
+
+  unattachedBefore(cutoff: number, limit: number): Promise<AttachmentRow[]> {
+    return this.db
+      .selectFrom('attachments')
+      .selectAll()
+      .where('message_id', 'is', null)
+      .where('created_at', '<', cutoff)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+  }
+
+  async deleteUnattached(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .deleteFrom('attachments')
+      .where('id', 'in', ids)
+      .where('message_id', 'is', null)
+      .execute();
+  }
+
+  /** Encrypted rows whose data key is wrapped by another master key than `keyId`. */
+  wrappedByOtherKey(keyId: string, limit: number) {
+    return this.db
+      .selectFrom('attachments')
+      .select(['id', 'key_id', 'wrapped_key'])
+      .where('key_id', 'is not', null)
+      .where('key_id', '<>', keyId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  }
+
+  async rewrap(id: string, fromKeyId: string, keyId: string, wrapped: Buffer): Promise<void> {
+    await this.db
+      .updateTable('attachments')
+      .set({ key_id: keyId, wrapped_key: wrapped })
+      .where('id', '=', id)
+      .where('key_id', '=', fromKeyId)
+      .execute();
+  }
+}
