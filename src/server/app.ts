@@ -39,8 +39,9 @@ import { registerErrorHandling, sendProblem } from './http/problem.js';
 import { registerSecurity } from './http/security.js';
 import { registerWeb } from './http/web.routes.js';
 import { buildServices, type Services } from './services.js';
-import { expiredSessionSweep, JobScheduler } from './jobs.js';
+import { expiredSessionSweep, JobScheduler, unattachedUploadSweep } from './jobs.js';
 import { createMetrics, startMetricsServer } from './metrics.js';
+import { attachmentsRoutes } from './http/attachments/attachments.routes.js';
 
 export interface AppOptions {
   config: Config;
@@ -218,6 +219,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(filesRoutes(services));
   await app.register(appointmentsRoutes(services));
   await app.register(roomsRoutes(services));
+  await app.register(attachmentsRoutes(services));
   const gateway = new Gateway(services, { ...defaultGatewayOptions, ...opts.gateway });
   await registerWebsocketPlugin(app);
   await app.register(realtimeRoutes(services, gateway));
@@ -246,6 +248,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         log,
         everyMs: config.auditAnchorMs,
       }),
+      unattachedUploadSweep({ attachments: services.attachments, log }),
     ],
   });
   // Processors run after commit, in the one process that holds the runner lock.
@@ -282,6 +285,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await services.deps.readAudit.drain();
       await services.messages.deliveries.close();
       await bus.close();
+      await services.blobs.close();
       if (!opts.database) await database.close();
     },
   };

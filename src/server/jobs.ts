@@ -183,3 +183,19 @@ export function expiredSessionSweep(deps: {
     },
   };
 }
+
+/** Uploads that no message took up within a day are removed, bytes and all. */
+export function unattachedUploadSweep(deps: {
+  attachments: { sweepUnattached(): Promise<number> };
+  log: Logger;
+  everyMs?: number;
+}): Job {
+  return {
+    name: 'unattached-upload-sweep',
+    everyMs: deps.everyMs ?? 30 * 60_000,
+    run: async () => {
+      const removed = await deps.attachments.sweepUnattached();
+      if (removed > 0) deps.log.info({ removed }, 'unattached uploads removed');
+    },
+  };
+}
