@@ -8,15 +8,18 @@ export function multipart(
   contentType: string,
   bytes: Buffer,
   field = 'file',
-): { body: Buffer; contentType: string } {
+): { body: Buffer; contentType: string; head: Buffer; boundary: string } {
   const boundary = `----carechat${Math.random().toString(16).slice(2)}`;
+  // filename* (RFC 5987) carries any character, as browsers send names that need it.
   const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${name}"\r\nContent-Type: ${contentType}\r\n\r\n`,
+    `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename*=UTF-8''${encodeURIComponent(name)}\r\nContent-Type: ${contentType}\r\n\r\n`,
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   return {
     body: Buffer.concat([head, bytes, tail]),
     contentType: `multipart/form-data; boundary=${boundary}`,
+    head,
+    boundary,
   };
 }
 

@@ -46,17 +46,29 @@ export const attachmentsRoutes =
       async (request, reply) => {
         // An honest client says how much it will send: refuse before reading any of it.
         const length = Number(request.headers['content-length'] ?? NaN);
-        if (length > maxBytes + ENVELOPE_BYTES) throw tooLarge(maxBytes);
+        if (length > maxBytes + ENVELOPE_BYTES) {
+          reply.header('connection', 'close');
+          throw tooLarge(maxBytes);
+        }
         const part = await request.file();
         if (!part || part.fieldname !== 'file') {
-          throw validationFailed('Send the file in a part named file', 'file');
+          // The parser also drops a part whose file name holds a line break.
+          throw validationFailed('Send one file in a part named file', 'file');
         }
-        const attachment = await services.attachments.upload(ctxOf(request), request.params.id, {
-          name: part.filename,
-          declaredType: part.mimetype,
-          stream: part.file,
-        });
-        return reply.code(201).send(attachment);
+        try {
+          const attachment = await services.attachments.upload(ctxOf(request), request.params.id, {
+            name: part.filename,
+            declaredType: part.mimetype,
+            stream: part.file,
+          });
+          return await reply.code(201).send(attachment);
+        } catch (err) {
+          // The rest of an oversized body is not worth receiving: answer, then hang up.
+          if (err instanceof AppError && err.code === 'file_too_large') {
+            reply.header('connection', 'close');
+          }
+          throw err;
+        }
       },
     );
 
@@ -95,13 +107,23 @@ export const attachmentsRoutes =
 const tooLarge = (max: number) =>
   new AppError('file_too_large', `The file is larger than ${Math.floor(max / (1024 * 1024))} MB.`);
 
+/** For clients that ignore filename*: accents dropped, anything else outside ASCII replaced. */
+const asciiFallback = (name: string) =>
+  name
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\x20-\x7e]/g, '_');
+
 function sendFile(reply: FastifyReply, file: AttachmentContent): FastifyReply {
   return (
     reply
       // RFC 6266: an ASCII fallback and the exact name as filename*; quotes, CR and LF never pass.
       .header(
         'content-disposition',
-        contentDisposition(file.name, { type: file.inline ? 'inline' : 'attachment' }),
+        contentDisposition(file.name, {
+          type: file.inline ? 'inline' : 'attachment',
+          fallback: asciiFallback(file.name),
+        }),
       )
       .header('x-content-type-options', 'nosniff')
       .header('content-security-policy', "sandbox; default-src 'none'")
