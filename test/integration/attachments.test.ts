@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttachmentWire, MessageWire } from '../../src/shared/wire.js';
 import type { TestApp } from '../support/app.js';
 import { photo, upload } from '../support/attachments.js';
+import { WsClient } from '../support/ws-client.js';
 import {
   auditRows,
   buildAcceptedAppointment,
@@ -231,6 +232,32 @@ describe('unattached uploads', () => {
       expect(await t.services.blobs.get(looseRow!.blob_key)).toBeUndefined();
       expect(await t.services.blobs.get(looseRow!.thumb_key!)).toBeUndefined();
       expect((await later.get(kept.url)).statusCode).toBe(200);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('attachments over the WebSocket', () => {
+  it('a send with attachmentIds is acknowledged and pushed live with its attachments', async () => {
+    const t = await startMessagingApp({ listen: true });
+    try {
+      const chat = await buildAcceptedAppointment(t);
+      const a = (
+        await upload(t, chat.patientClient, chat.roomId, 'x.jpg', 'image/jpeg', await photo())
+      ).json<AttachmentWire>();
+      const sender = await WsClient.live(t.url, chat.patientClient.cookie, { [chat.roomId]: 0 });
+      const receiver = await WsClient.live(t.url, chat.practitionerClient.cookie, {
+        [chat.roomId]: 0,
+      });
+      const clientId = randomUUID();
+      sender.send({ type: 'send', roomId: chat.roomId, clientId, body: '', attachmentIds: [a.id] });
+      const ack = await sender.nextOf('ack');
+      expect(ack.message.attachments?.map((x) => x.id)).toEqual([a.id]);
+      const pushed = await receiver.nextOf('message');
+      expect(pushed.message.attachments?.[0]).toMatchObject({ id: a.id, url: a.url });
+      await sender.close();
+      await receiver.close();
     } finally {
       await t.stop();
     }
