@@ -34,6 +34,8 @@ export const AUDIT_ACTIONS = [
   'room.read_messages',
   'room.admin_list',
   'message.send',
+  'attachment.upload',
+  'attachment.read',
   'dashboard.read_recent_messages',
   'realtime.connect',
   // Outbox (the admin's retries of events)

@@ -202,6 +202,7 @@ describe('attachment refusals', () => {
       headers: {
         cookie: chat.patientClient.cookie,
         'x-csrf-token': chat.patientClient.csrfToken,
+        origin: t.services.config.publicOrigin,
         'content-type': form.contentType,
       },
       payload: form.body,
@@ -242,6 +243,7 @@ describe('an oversized upload streamed without a length', () => {
           `Host: 127.0.0.1:${port}`,
           `Cookie: ${chat.patientClient.cookie}`,
           `X-CSRF-Token: ${chat.patientClient.csrfToken}`,
+          `Origin: ${t.services.config.publicOrigin}`,
           `Content-Type: ${form.contentType}`,
           'Transfer-Encoding: chunked',
           '',

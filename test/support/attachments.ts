@@ -38,6 +38,7 @@ export function upload(
     headers: {
       cookie: client.cookie,
       'x-csrf-token': client.csrfToken,
+      origin: t.services.config.publicOrigin,
       'content-type': form.contentType,
     },
     payload: form.body,
