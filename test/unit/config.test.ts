@@ -65,6 +65,11 @@ describe('loadConfig', () => {
       OUTBOX_MAX_ATTEMPTS: '5',
       OUTBOX_RETENTION_HOURS: '72',
       ROOM_OPEN_DAYS: '14',
+      ATTACHMENT_MAX_MB: '25',
+      ATTACHMENT_DAILY_MB: '500',
+      STORAGE_URL: 's3://bucket?endpoint=https://s3.internal',
+      DATA_KEY: Buffer.alloc(32, 1).toString('base64'),
+      DATA_KEY_PREVIOUS: `${Buffer.alloc(32, 2).toString('base64')}, ${Buffer.alloc(32, 3).toString('base64')}`,
     });
     expect(c).toEqual({
       port: 8080,
@@ -95,7 +100,23 @@ describe('loadConfig', () => {
       auditAnchorMs: 60 * 60_000,
       auditDeniedPerMinute: 10,
       roomOpenMs: 14 * 24 * 3_600_000,
+      attachments: {
+        maxBytes: 25 * 1024 * 1024,
+        dailyBytes: 500 * 1024 * 1024,
+        storageUrl: 's3://bucket?endpoint=https://s3.internal',
+        dataKey: Buffer.alloc(32, 1),
+        previousDataKeys: [Buffer.alloc(32, 2), Buffer.alloc(32, 3)],
+      },
     });
+  });
+
+  it('refuses a DATA_KEY that is not 32 bytes of base64, without echoing it', () => {
+    const short = Buffer.alloc(16, 9).toString('base64');
+    expect(() => loadConfig({ DATA_KEY: short })).toThrow(
+      /^Invalid configuration: DATA_KEY must be 32 bytes in base64/,
+    );
+    expect(() => loadConfig({ DATA_KEY: short })).not.toThrow(short);
+    expect(() => loadConfig({ STORAGE_URL: 'ftp://x' })).toThrow(/STORAGE_URL must be db or s3/);
   });
 
   it('treats empty variables as unset', () => {

@@ -38,6 +38,10 @@ const tags = [
   { name: 'messages', description: 'Message history, sending and read marks' },
   { name: 'dashboard', description: 'What the start page shows' },
   { name: 'files', description: 'Profile photos' },
+  {
+    name: 'attachments',
+    description: 'Photos and PDFs in a conversation: upload, download, thumbnail',
+  },
   { name: 'realtime', description: 'The event-stream fallback and the WebSocket description' },
   {
     name: 'admin',
