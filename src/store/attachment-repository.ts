@@ -4,10 +4,6 @@ import type { AttachmentRow, DB } from './schema.js';
 export class AttachmentRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
-  async insert(row: AttachmentRow): Promise<void> {
-    await this.db.insertInto('attachments').values(row).execute();
-  }
-
   find(id: string): Promise<AttachmentRow | undefined> {
     return this.db.selectFrom('attachments').selectAll().where('id', '=', id).executeTakeFirst();
   }
@@ -33,17 +29,6 @@ export class AttachmentRepository {
       .where('id', 'in', ids)
       .where('message_id', 'is', null)
       .execute();
-  }
-
-  /** Bytes this user uploaded since `since` (the daily quota). */
-  async bytesSince(uploaderId: string, since: number): Promise<number> {
-    const row = await this.db
-      .selectFrom('attachments')
-      .select((eb) => eb.fn.sum<number | string | null>('byte_size').as('total'))
-      .where('uploader_id', '=', uploaderId)
-      .where('created_at', '>=', since)
-      .executeTakeFirst();
-    return Number(row?.total ?? 0);
   }
 
   unattachedBefore(cutoff: number, limit: number): Promise<AttachmentRow[]> {

@@ -4,6 +4,7 @@ import type { FileRepository, FileRow } from './file-repository.js';
 import type { RoomRepository } from './room-repository.js';
 import type { AppointmentRow, DB, Role } from './schema.js';
 import { ScopedMessages, ScopedRooms } from './scoped-rooms.js';
+import { ScopedAttachments } from './scoped-attachments.js';
 
 /** Whom a scoped accessor answers for: the acting user of a request or connection. */
 export interface Caller {
@@ -20,8 +21,8 @@ export interface ScopeSources {
 }
 
 /**
- * The store as one caller may see it (`store.for(ctx)`): rooms and messages of the rooms
- * they take part in, their own appointments, and the profile photos they may see. Domain
+ * The store as one caller may see it (`store.for(ctx)`): rooms, messages and attachments of
+ * the rooms they take part in, their own appointments, and the profile photos they may see. Domain
  * code reads health information only through this, so a missing check cannot load another
  * patient's data; privileged work (jobs, the demo, the admin's metadata views) asks for
  * `store.system()` by name instead.
@@ -31,6 +32,7 @@ export class ScopedStore {
   readonly messages: ScopedMessages;
   readonly appointments: ScopedAppointments;
   readonly files: ScopedFiles;
+  readonly attachments: ScopedAttachments;
 
   constructor(
     sources: ScopeSources,
@@ -40,6 +42,7 @@ export class ScopedStore {
     this.messages = new ScopedMessages(sources.db, caller);
     this.appointments = new ScopedAppointments(sources.appointments, caller);
     this.files = new ScopedFiles(sources.db, caller);
+    this.attachments = new ScopedAttachments(sources.db, caller);
   }
 }
 

@@ -70,14 +70,14 @@ describe.each([
       const both = await storeBoth(t);
       ids = both;
       users = { patient: both.chat.patient.user, practitioner: both.chat.practitioner.user };
-      const pdfRow = (await t.services.store.attachments.find(both.p.id))!;
+      const pdfRow = (await t.services.store.system().attachments.find(both.p.id))!;
       expect(pdfRow.key_id).toMatch(/^[0-9a-f]{16}$/);
       expect(pdfRow.wrapped_key?.length).toBe(60);
       const stored = (await t.services.blobs.get(pdfRow.blob_key))!;
       expect(stored.equals(both.pdf)).toBe(false);
       expect(stored.includes(Buffer.from('%PDF'))).toBe(false);
       expect(stored.includes(Buffer.from('Haemoglobin'))).toBe(false);
-      const imageRow = (await t.services.store.attachments.find(both.a.id))!;
+      const imageRow = (await t.services.store.system().attachments.find(both.a.id))!;
       const storedImage = (await t.services.blobs.get(imageRow.blob_key))!;
       expect(storedImage.includes(both.imageOut.subarray(0, 64))).toBe(false);
       const thumb = (await t.services.blobs.get(imageRow.thumb_key!))!;
@@ -113,7 +113,7 @@ describe.each([
       expect((await patient.get(ids.p.url)).rawPayload.equals(ids.pdf)).toBe(true);
       expect((await practitioner.get(ids.a.url)).rawPayload.equals(ids.imageOut)).toBe(true);
       expect((await practitioner.get(ids.a.thumbnailUrl!)).statusCode).toBe(200);
-      const row = (await t.services.store.attachments.find(ids.p.id))!;
+      const row = (await t.services.store.system().attachments.find(ids.p.id))!;
       expect(row.key_id).toBe(masterKey(Buffer.from(second, 'base64')).id);
       const stranger = await buildPatient(t);
       expect((await stranger.client.get(ids.p.url)).statusCode).toBe(404);

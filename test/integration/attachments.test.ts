@@ -219,7 +219,7 @@ describe('unattached uploads', () => {
         attachmentIds: [kept.id],
       });
       expect(sent.statusCode).toBe(201);
-      const looseRow = await t.services.store.attachments.find(loose.id);
+      const looseRow = await t.services.store.system().attachments.find(loose.id);
       manualClock(t).advance(23 * HOUR);
       await t.jobs.runNow('unattached-upload-sweep');
       // Sessions idle out long before a day passes: sign in again to look.

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import fc from 'fast-check';
+import { PDFDocument } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemCtx, type Ctx } from '../../src/domain/context.js';
 import type { Role } from '../../src/store/schema.js';
@@ -8,7 +10,8 @@ import { DAY, startMessagingApp } from '../support/factories.js';
 
 /**
  * A practice of random shape (who booked whom, who wrote what, whose photo is whose) and
- * random callers asking for random rooms, messages and photos, by real id or made-up id.
+ * random callers asking for random rooms, messages, attachments and photos, by real id or
+ * made-up id.
  * Whatever the caller, the scoped store and the domain services built on it answer only
  * what the caller takes part in; everything else is simply not there.
  */
@@ -24,6 +27,7 @@ interface Room {
   patientId: string;
   practitionerId: string;
   messageIds: string[];
+  attachmentIds: string[];
 }
 
 let t: TestApp;
@@ -66,6 +70,9 @@ beforeAll(async () => {
   users.push(await makeUser('admin', 0));
   const patients = users.filter((u) => u.role === 'patient');
   const practitioners = users.filter((u) => u.role === 'practitioner');
+  const doc = await PDFDocument.create();
+  doc.addPage([100, 100]);
+  const pdf = Buffer.from(await doc.save());
   // A fixed random practice: every run of the property below asks about the same one.
   const shape = fc.sample(
     fc.array(
@@ -91,7 +98,13 @@ beforeAll(async () => {
     if (s.outcome === 'requested') continue;
     const moved = await appointments.transition(d.ctx, a.id, s.outcome);
     if (!moved.roomId) continue;
-    const room: Room = { id: moved.roomId, patientId: p.id, practitionerId: d.id, messageIds: [] };
+    const room: Room = {
+      id: moved.roomId,
+      patientId: p.id,
+      practitionerId: d.id,
+      messageIds: [],
+      attachmentIds: [],
+    };
     for (let m = 0; m < s.messages; m++) {
       const from = m % 2 === 0 ? p : d;
       const sent = await messages.send(from.ctx, room.id, {
@@ -100,9 +113,19 @@ beforeAll(async () => {
       });
       room.messageIds.push(sent.message.id);
     }
+    // Declined appointments leave a closed room, which takes no files.
+    if (s.outcome === 'accept') {
+      const file = await t.services.attachments.upload(p.ctx, room.id, {
+        name: 'letter.pdf',
+        declaredType: 'application/pdf',
+        stream: Readable.from([pdf]),
+      });
+      room.attachmentIds.push(file.id);
+    }
     rooms.push(room);
   }
   expect(rooms.length).toBeGreaterThan(2);
+  expect(rooms.some((r) => r.attachmentIds.length > 0)).toBe(true);
 });
 afterAll(async () => {
   await t.stop();
@@ -157,8 +180,15 @@ describe('store.for(ctx) answers only what the caller may see', () => {
               ),
             ).toBe(true);
 
+          const attachmentId = madeUp ? randomUUID() : (room.attachmentIds[0] ?? randomUUID());
+          const hasFile = member && room.attachmentIds.includes(attachmentId);
+          expect(Boolean(await scoped.attachments.find(attachmentId))).toBe(hasFile);
+
           // The domain services on top: the same answer, as not_found.
           const expected = member ? 'ok' : 'not_found';
+          expect(await code(t.services.attachments.read(caller.ctx, attachmentId, 'file'))).toBe(
+            hasFile ? 'ok' : 'not_found',
+          );
           expect(await code(t.services.rooms.get(caller.ctx, roomId))).toBe(expected);
           expect(await code(t.services.feed.page(caller.ctx, roomId, {}))).toBe(expected);
           expect(await code(t.services.rooms.requireParticipant(caller.ctx, roomId))).toBe(

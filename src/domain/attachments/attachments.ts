@@ -4,7 +4,9 @@ import type { BlobStorage } from '../../store/blob-storage.js';
 import type { AttachmentRow } from '../../store/schema.js';
 import { auditEntry, type Ctx } from '../context.js';
 import type { Deps } from '../deps.js';
+import { can } from '../access/policy.js';
 import { AppError, notFound } from '../errors.js';
+import { closedTitle, roomState, roomSubject } from '../room-lifecycle.js';
 import { detectType, safeName } from './file-kind.js';
 import { open, seal, type KeyRing } from './file-crypto.js';
 import { processImage } from './image.js';
@@ -51,10 +53,19 @@ export class AttachmentService {
    * under random keys, then the row and its audit entry in one transaction.
    */
   async upload(ctx: Ctx, roomId: string, file: IncomingFile): Promise<AttachmentWire> {
-    const room = await this.deps.store.rooms.findForParticipant(roomId, ctx.actor.id);
-    if (!room || ctx.actor.role === 'admin') throw notFound('Room');
+    const scoped = this.deps.store.for(ctx);
     const now = this.deps.clock.now();
-    const used = await this.deps.store.attachments.bytesSince(ctx.actor.id, now - DAY);
+    const room = await scoped.rooms.find(roomId);
+    const subject = room && roomSubject(room, now);
+    if (!room || !subject || !can(ctx.actor, 'room.read', subject)) throw notFound('Room');
+    // A file is only ever uploaded to be sent, so a room that takes no messages takes no files.
+    if (!can(ctx.actor, 'room.write', subject)) {
+      throw new AppError(
+        'room_closed',
+        closedTitle[roomState(room, now).closedReason ?? 'expired'],
+      );
+    }
+    const used = await scoped.attachments.bytesSince(now - DAY);
     if (used >= this.settings.dailyBytes) throw quotaExceeded();
 
     const original = await readLimited(file.stream, this.settings.maxBytes);
@@ -109,7 +120,7 @@ export class AttachmentService {
     };
     try {
       await this.deps.store.transaction(async (tx) => {
-        await tx.attachments.insert(row);
+        await tx.for(ctx).attachments.insertOwn(row);
         await tx.audit.record(
           auditEntry(
             ctx,
@@ -133,10 +144,12 @@ export class AttachmentService {
 
   /** The file or its thumbnail, to the room's two participants only; the read is audited first. */
   async read(ctx: Ctx, id: string, part: 'file' | 'thumbnail'): Promise<AttachmentContent> {
-    const row = await this.deps.store.attachments.find(id);
-    if (!row || ctx.actor.role === 'admin') throw notFound('Attachment');
-    const room = await this.deps.store.rooms.findForParticipant(row.room_id, ctx.actor.id);
-    if (!room) throw notFound('Attachment');
+    const scoped = this.deps.store.for(ctx);
+    const row = await scoped.attachments.find(id);
+    const room = row && (await scoped.rooms.find(row.room_id));
+    // A closed room's files stay readable to its two participants, as its messages do.
+    if (!row || !room || !can(ctx.actor, 'room.read', roomSubject(room, this.deps.clock.now())))
+      throw notFound('Attachment');
     const key = part === 'file' ? row.blob_key : row.thumb_key;
     if (key === null) throw notFound('Thumbnail');
     const sealed = await this.storage.get(key);
@@ -167,11 +180,13 @@ export class AttachmentService {
   /** Removes uploads no message took up within a day: rows first, then their bytes. */
   async sweepUnattached(): Promise<number> {
     const cutoff = this.deps.clock.now() - UNATTACHED_TTL_MS;
+    // Uploads of every user: housekeeping, not work on anyone's behalf.
+    const attachments = this.deps.store.system().attachments;
     let removed = 0;
     for (;;) {
-      const rows = await this.deps.store.attachments.unattachedBefore(cutoff, 200);
+      const rows = await attachments.unattachedBefore(cutoff, 200);
       if (rows.length === 0) return removed;
-      await this.deps.store.attachments.deleteUnattached(rows.map((r) => r.id));
+      await attachments.deleteUnattached(rows.map((r) => r.id));
       await this.storage.delete(
         rows.flatMap((r) => [r.blob_key, ...(r.thumb_key ? [r.thumb_key] : [])]),
       );

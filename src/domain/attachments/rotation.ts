@@ -14,12 +14,12 @@ export async function rotateDataKeys(
   if (!current) throw new Error('DATA_KEY is not set: it names the key to rotate to');
   let rewrapped = 0;
   for (;;) {
-    const rows = await store.attachments.wrappedByOtherKey(current.id, 200);
+    const rows = await store.system().attachments.wrappedByOtherKey(current.id, 200);
     if (rows.length === 0) return { rewrapped, keyId: current.id };
     for (const row of rows) {
       // Throws, naming the key id, when the old key was not given in DATA_KEY_PREVIOUS.
       const next = keys.rewrap(row.id, row.key_id!, Buffer.from(row.wrapped_key!));
-      await store.attachments.rewrap(row.id, row.key_id!, next.keyId, next.wrapped);
+      await store.system().attachments.rewrap(row.id, row.key_id!, next.keyId, next.wrapped);
       rewrapped += 1;
     }
   }
