@@ -202,6 +202,55 @@ describe('attachments', () => {
   });
 });
 
+describe('attachments in a closed room', () => {
+  it('refuses uploads from both sides with 409 room_closed and stores nothing; files sent before stay readable', async () => {
+    const t = await startMessagingApp();
+    try {
+      const chat = await buildAcceptedAppointment(t);
+      const before = (
+        await upload(t, chat.patientClient, chat.roomId, 'rash.jpg', 'image/jpeg', await photo())
+      ).json<AttachmentWire>();
+      const sent = await chat.patientClient.post(`/api/rooms/${chat.roomId}/messages`, {
+        clientId: randomUUID(),
+        body: 'see photo',
+        attachmentIds: [before.id],
+      });
+      expect(sent.statusCode, sent.body).toBe(201);
+      const pending = (
+        await upload(t, chat.patientClient, chat.roomId, 'later.jpg', 'image/jpeg', await photo())
+      ).json<AttachmentWire>();
+      const cancel = await chat.patientClient.post(
+        `/api/appointments/${chat.appointment.id}/cancel`,
+        {},
+      );
+      expect(cancel.statusCode, cancel.body).toBe(200);
+
+      const count = async () =>
+        (await t.services.store.db.selectFrom('attachments').select('id').execute()).length;
+      const stored = await count();
+      for (const client of [chat.patientClient, chat.practitionerClient]) {
+        const res = await upload(t, client, chat.roomId, 'y.jpg', 'image/jpeg', await photo());
+        expect(res.statusCode, res.body).toBe(409);
+        expect(res.json<{ code: string }>().code).toBe('room_closed');
+      }
+      expect(await count()).toBe(stored);
+      // An upload made while the room was open cannot be sent into it once closed.
+      const late = await chat.patientClient.post(`/api/rooms/${chat.roomId}/messages`, {
+        clientId: randomUUID(),
+        body: 'one more',
+        attachmentIds: [pending.id],
+      });
+      expect(late.statusCode, late.body).toBe(409);
+      expect(late.json<{ code: string }>().code).toBe('room_closed');
+      for (const client of [chat.patientClient, chat.practitionerClient]) {
+        expect((await client.get(before.url)).statusCode).toBe(200);
+      }
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('unattached uploads', () => {
   it('are removed with their bytes after a day; attached ones stay', async () => {
     const t = await startMessagingApp();

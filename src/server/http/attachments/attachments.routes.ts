@@ -36,7 +36,7 @@ export const attachmentsRoutes =
         schema: {
           tags,
           summary:
-            'Upload a photo (JPEG, PNG, WebP, GIF, HEIC) or a PDF to a conversation, to send with a message',
+            'Upload a photo (JPEG, PNG, WebP, GIF, HEIC) or a PDF to an open conversation, to send with a message; 409 room_closed once it has closed',
           consumes: ['multipart/form-data'],
           params: idParams,
           headers: uploadHeaders,
