@@ -75,6 +75,8 @@ const TABLES: [string, string][] = [
   ['rate_limits', 'key'],
   ['events', 'id'],
   ['event_deliveries', 'id'],
+  ['attachments', 'id'],
+  ['attachment_chunks', 'blob_key'],
 ];
 
 describe.skipIf(!pgUrl)('migrate-data: SQLite practice to PostgreSQL', () => {
