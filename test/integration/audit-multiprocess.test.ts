@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/domain/audit/verify.js';
 import { createTestStore } from '../support/app.js';
 import { runAuditVerify } from '../support/audit-cli.js';
 import { auditRows, buildPatient, startMessagingApp } from '../support/factories.js';
+import { ServerProcess } from '../support/server-process.js';
 
 /**
  * Two real carechat processes (`node --import tsx src/server/main.ts`) appending to one
@@ -24,49 +23,10 @@ afterEach(async () => {
   while (cleanup.length) await cleanup.pop()!();
 }, 30_000);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 async function startServer(env: Record<string, string>): Promise<string> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
-    cwd: process.cwd(),
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DEMO: 'false',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  cleanup.push(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  });
-  const deadline = Date.now() + 30_000;
-  while (!output.includes('carechat is running')) {
-    if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
-    if (Date.now() > deadline) throw new Error(`server did not start: ${output}`);
-    await sleep(50);
-  }
-  return `http://127.0.0.1:${port}`;
+  const server = await ServerProcess.start('src/server/main.ts', env);
+  cleanup.push(() => server.stop());
+  return server.url;
 }
 
 describe.skipIf(!pgUrl)('one audit chain, two server processes', () => {
