@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageWire } from '../../src/shared/wire.js';
 import { createTestStore, type TestStore } from '../support/app.js';
 import { buildAcceptedAppointment, startMessagingApp } from '../support/factories.js';
+import { ServerProcess } from '../support/server-process.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { WsClient } from '../support/ws-client.js';
 
@@ -34,73 +33,17 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
+async function startServer(env: Record<string, string>): Promise<ServerProcess> {
+  const proc = await ServerProcess.start('src/server/main.ts', { PUBLIC_ORIGIN: ORIGIN, ...env });
+  cleanup.push(() => proc.stop());
+  return proc;
 }
 
-class ServerProcess {
-  private output = '';
-  private constructor(
-    readonly child: ChildProcess,
-    readonly url: string,
-  ) {
-    child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
-  }
-
-  static async start(env: Record<string, string>): Promise<ServerProcess> {
-    const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
-      cwd: process.cwd(),
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        PUBLIC_ORIGIN: ORIGIN,
-        DEMO: 'false',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-        LOGIN_MAX_PER_IP: '100000',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const proc = new ServerProcess(child, `http://127.0.0.1:${port}`);
-    cleanup.push(() => proc.stop());
-    const deadline = Date.now() + 30_000;
-    while (!proc.output.includes('carechat is running')) {
-      if (child.exitCode !== null) throw new Error(`server exited: ${proc.output}`);
-      if (Date.now() > deadline) throw new Error(`server did not start: ${proc.output}`);
-      await sleep(50);
-    }
-    return proc;
-  }
-
-  get log(): string {
-    return this.output;
-  }
-
-  kill(): void {
-    this.child.kill('SIGKILL');
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-
-  async readyz(): Promise<{ status: string; bus: string; fanOut: string }> {
-    const res = await fetch(`${this.url}/readyz`);
-    return (await res.json()) as { status: string; bus: string; fanOut: string };
-  }
+async function readyz(
+  proc: ServerProcess,
+): Promise<{ status: string; bus: string; fanOut: string }> {
+  const res = await fetch(`${proc.url}/readyz`);
+  return (await res.json()) as { status: string; bus: string; fanOut: string };
 }
 
 /** An HTTP client with a session cookie, talking to one process. */
@@ -159,8 +102,8 @@ async function cluster(): Promise<Cluster> {
   cleanup.push(() => redisProxy.close());
   const common = { DATABASE_URL: store.url, REDIS_PREFIX: prefix, DATABASE_POOL_SIZE: '5' };
   const [p1, p2] = await Promise.all([
-    ServerProcess.start({ ...common, REDIS_URL: redisProxy.url(redisUrl!) }),
-    ServerProcess.start({ ...common, REDIS_URL: redisUrl! }),
+    startServer({ ...common, REDIS_URL: redisProxy.url(redisUrl!) }),
+    startServer({ ...common, REDIS_URL: redisUrl! }),
   ]);
   return {
     store,
@@ -207,7 +150,7 @@ describe.skipIf(skipReason !== undefined)(
   () => {
     it('a patient on process 1 and a practitioner on process 2 exchange messages, receipts, typing and presence', async () => {
       const c = await cluster();
-      expect(await c.p1.readyz()).toMatchObject({
+      expect(await readyz(c.p1)).toMatchObject({
         status: 'ready',
         bus: 'redis',
         fanOut: 'multi-process',
@@ -321,7 +264,7 @@ describe.skipIf(skipReason !== undefined)(
         for (let attempt = 0; !acked.has(clientId); attempt++) {
           expect(attempt).toBeLessThan(10);
           patient.send({ type: 'send', roomId: c.roomId, clientId, body: `message ${i}` });
-          if (i === 10 && attempt === 0) c.p1.kill();
+          if (i === 10 && attempt === 0) void c.p1.kill();
           try {
             const ack = await patient.nextOf('ack', (e) => e.clientId === clientId, 3000);
             acked.set(clientId, ack.message);
@@ -372,7 +315,7 @@ describe.skipIf(skipReason !== undefined)(
 
       c.redisProxy.cut();
       const deadline = Date.now() + 10_000;
-      while ((await c.p1.readyz()).status !== 'degraded') {
+      while ((await readyz(c.p1)).status !== 'degraded') {
         expect(Date.now()).toBeLessThan(deadline);
         await sleep(50);
       }
@@ -387,7 +330,7 @@ describe.skipIf(skipReason !== undefined)(
       expect(reply.status).toBe(201);
 
       c.redisProxy.restore();
-      while ((await c.p1.readyz()).status !== 'ready') {
+      while ((await readyz(c.p1)).status !== 'ready') {
         expect(Date.now()).toBeLessThan(deadline + 15_000);
         await sleep(50);
       }
