@@ -15,6 +15,9 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // A live change crosses a socket, a coalescing timer and a render; on two busy cores
+    // that can take more than the default second, and waiting longer costs nothing when it passes.
+    expect: { poll: { timeout: 5000 } },
     pool: 'forks',
     // Two cores: keep parallelism modest so timing-sensitive real-time tests stay honest.
     maxWorkers: 2,

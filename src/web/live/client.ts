@@ -44,6 +44,8 @@ export class LiveClient {
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private lastFrameAt = Date.now();
   private heartbeatMs = 25_000;
+  /** Counts live 'unread' frames, so a slower HTTP answer never overwrites a newer frame. */
+  private unreadFrames = 0;
 
   constructor(
     readonly userId: string,
@@ -117,8 +119,10 @@ export class LiveClient {
   }
 
   async refreshUnread(): Promise<void> {
+    const framesBefore = this.unreadFrames;
     try {
-      this.unread.set(await api<UnreadWire>('/api/me/unread'));
+      const answer = await api<UnreadWire>('/api/me/unread');
+      if (this.unreadFrames === framesBefore) this.unread.set(answer);
     } catch {
       // The live 'unread' frames keep it current; a failed refresh is not worth a message.
     }
@@ -284,6 +288,7 @@ export class LiveClient {
         this.noteSeq(event.message.roomId, event.message.seq);
         break;
       case 'unread':
+        this.unreadFrames += 1;
         this.unread.set({ total: event.total, rooms: event.rooms });
         break;
       case 'presence':
