@@ -188,7 +188,7 @@ describe('attachments in the browser', () => {
     expect(patientConsole.filter((m) => /Content Security Policy/i.test(m))).toEqual([]);
   }, 90_000);
 
-  it('a refused file says why and can be retried or removed; a sixth file is refused', async () => {
+  it('a refused file says why and can be retried or removed; a sixth is refused; drop and paste attach too', async () => {
     const practice = await buildPractice(server.app, {
       patient: 'Mary Somerville',
       practitioner: 'Lise Meitner',
@@ -242,5 +242,44 @@ describe('attachments in the browser', () => {
         async () => (await messagesIn(practice.patientApi, practice.roomId)).at(-1)?.attachments,
       )
       .toHaveLength(5);
+    await expect.poll(() => chips.count()).toBe(0);
+
+    // A file dropped on the conversation, and a screenshot pasted into the message box.
+    const room = patient.getByRole('region', { name: 'Conversation with Lise Meitner' });
+    const png = await sharp({
+      create: { width: 12, height: 10, channels: 3, background: '#2255aa' },
+    })
+      .png()
+      .toBuffer();
+    const files = await patient.evaluateHandle((b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
+      return dt;
+    }, png.toString('base64'));
+    await room.dispatchEvent('dragenter', { dataTransfer: files });
+    await patient.getByText('Drop photos or PDFs to attach them').waitFor();
+    await room.dispatchEvent('drop', { dataTransfer: files });
+    await chips.getByText('dropped.png').waitFor();
+    await patient.getByLabel('Message to Lise Meitner').evaluate((box, b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'screenshot.png', { type: 'image/png' }));
+      box.dispatchEvent(
+        new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }),
+      );
+    }, png.toString('base64'));
+    await chips.getByText('screenshot.png').waitFor();
+    await expect
+      .poll(async () => chips.getByText('Ready to send').count(), { timeout: 15_000 })
+      .toBe(2);
+    await patient.getByLabel('Message to Lise Meitner').press('Enter');
+    await expect
+      .poll(async () =>
+        (await messagesIn(practice.patientApi, practice.roomId))
+          .at(-1)
+          ?.attachments?.map((a) => a.name),
+      )
+      .toEqual(['dropped.png', 'screenshot.png']);
   }, 60_000);
 });
