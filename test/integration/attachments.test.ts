@@ -200,6 +200,13 @@ describe('attachments', () => {
     }
   });
 
+  it('the session tells the app the largest file it may send', async () => {
+    const session = await chat.patientClient.get('/api/auth/session');
+    expect(session.json<{ attachmentMaxBytes: number }>().attachmentMaxBytes).toBe(
+      t.services.config.attachments.maxBytes,
+    );
+  });
+
   it('a stranger, another patient and an admin get 404 on download and upload', async () => {
     const a = (
       await upload(t, chat.patientClient, chat.roomId, 'x.jpg', 'image/jpeg', await photo())
