@@ -88,6 +88,16 @@ const envSchema = z.object({
   ROOM_OPEN_DAYS: wholeNumber('a number of days', 1, 3650).default(30),
   ATTACHMENT_MAX_MB: wholeNumber('a number of megabytes', 1, 1024).default(10),
   ATTACHMENT_DAILY_MB: wholeNumber('a number of megabytes', 1).default(200),
+  ATTACHMENT_ORIGIN: z
+    .url({
+      protocol: /^https?$/,
+      error: 'must be an http(s) origin such as https://files.practice.example',
+    })
+    .refine((v) => /^https?:\/\/[^/?#]+\/?$/.test(v), {
+      message: 'must be an origin, without a path',
+    })
+    .transform((v) => new URL(v).origin)
+    .optional(),
   STORAGE_URL: z
     .string()
     .default('db')
@@ -162,6 +172,8 @@ export type Config = {
     maxBytes: number;
     dailyBytes: number;
     storageUrl: string;
+    /** Where files are served from, when not from the app's own origin (ATTACHMENT_ORIGIN). */
+    origin: string | undefined;
     /** The master key that wraps new files' data keys, and older ones still accepted. */
     dataKey: Buffer | undefined;
     previousDataKeys: Buffer[];
@@ -189,6 +201,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   const publicOrigin =
     e.PUBLIC_ORIGIN ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`;
+  // The point of a separate origin is that a file never runs in the app's: the same one is a mistake.
+  if (e.ATTACHMENT_ORIGIN !== undefined && e.ATTACHMENT_ORIGIN === publicOrigin) {
+    throw new ConfigError(
+      'Invalid configuration: ATTACHMENT_ORIGIN must differ from PUBLIC_ORIGIN (or be left unset)',
+    );
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -221,6 +239,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBytes: e.ATTACHMENT_MAX_MB * 1024 * 1024,
       dailyBytes: e.ATTACHMENT_DAILY_MB * 1024 * 1024,
       storageUrl: e.STORAGE_URL,
+      origin: e.ATTACHMENT_ORIGIN,
       dataKey: e.DATA_KEY === undefined ? undefined : Buffer.from(e.DATA_KEY, 'base64'),
       previousDataKeys: (e.DATA_KEY_PREVIOUS ?? '')
         .split(',')

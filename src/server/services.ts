@@ -33,6 +33,7 @@ import type { Database } from '../store/database.js';
 import { Store } from '../store/store.js';
 import { AttachmentService } from '../domain/attachments/attachments.js';
 import { KeyRing } from '../domain/attachments/file-crypto.js';
+import { AttachmentLinks } from '../domain/attachments/links.js';
 import { openBlobStorage, type BlobStorage } from '../store/blob-storage.js';
 import type { Config } from './config.js';
 
@@ -62,6 +63,8 @@ export interface Services {
   auditSigner: CheckpointSigner;
   auditIntegrity: AuditIntegrityService;
   attachments: AttachmentService;
+  /** Set with ATTACHMENT_ORIGIN: one-time links to files served there. */
+  attachmentLinks: AttachmentLinks | undefined;
   /** Where attachment bytes live (STORAGE_URL). */
   blobs: BlobStorage;
 }
@@ -130,6 +133,11 @@ export function buildServices(opts: {
     opts.config.attachments.dataKey,
     opts.config.attachments.previousDataKeys,
   );
+  const attachments = new AttachmentService(deps, blobs, keys, {
+    maxBytes: opts.config.attachments.maxBytes,
+    dailyBytes: opts.config.attachments.dailyBytes,
+  });
+  const attachmentOrigin = opts.config.attachments.origin;
   return {
     ...opts,
     store,
@@ -148,9 +156,9 @@ export function buildServices(opts: {
     auditSigner,
     auditIntegrity: new AuditIntegrityService(deps, auditSigner),
     blobs,
-    attachments: new AttachmentService(deps, blobs, keys, {
-      maxBytes: opts.config.attachments.maxBytes,
-      dailyBytes: opts.config.attachments.dailyBytes,
-    }),
+    attachments,
+    attachmentLinks: attachmentOrigin
+      ? new AttachmentLinks(deps, attachments, attachmentOrigin)
+      : undefined,
   };
 }

@@ -21,6 +21,7 @@ export interface DB {
   event_deliveries: EventDeliveriesTable;
   attachments: AttachmentsTable;
   attachment_chunks: AttachmentChunksTable;
+  attachment_links: AttachmentLinksTable;
 }
 
 export interface UsersTable {
@@ -187,6 +188,15 @@ export interface AttachmentChunksTable {
   blob_key: string;
   idx: number;
   data: Buffer;
+}
+
+/** A one-time link to a file on ATTACHMENT_ORIGIN (the token itself is never stored). */
+export interface AttachmentLinksTable {
+  token_hash: string;
+  user_id: string;
+  attachment_id: string;
+  part: 'file' | 'thumbnail';
+  expires_at: number;
 }
 
 export type AttachmentRow = Selectable<AttachmentsTable>;

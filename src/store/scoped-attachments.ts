@@ -13,6 +13,10 @@ export class ScopedAttachments {
     private readonly caller: Caller,
   ) {}
 
+  /**
+   * An upload no message carries yet is a draft: only its uploader sees it. The other
+   * participant gets the same "not found" as a stranger until it is sent.
+   */
   find(id: string): Promise<AttachmentRow | undefined> {
     const uid = this.caller.id;
     return this.db
@@ -22,6 +26,12 @@ export class ScopedAttachments {
       .where('attachments.id', '=', id)
       .where((eb) =>
         eb.or([eb('rooms.patient_id', '=', uid), eb('rooms.practitioner_id', '=', uid)]),
+      )
+      .where((eb) =>
+        eb.or([
+          eb('attachments.uploader_id', '=', uid),
+          eb('attachments.message_id', 'is not', null),
+        ]),
       )
       .executeTakeFirst();
   }

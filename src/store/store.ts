@@ -11,6 +11,7 @@ import { MessageRepository } from './message-repository.js';
 import { FileRepository } from './file-repository.js';
 import { EventRepository } from './event-repository.js';
 import { AttachmentRepository } from './attachment-repository.js';
+import { AttachmentLinkRepository } from './attachment-link-repository.js';
 import { ScopedStore, type Caller } from './scoped.js';
 
 /** Every repository, unscoped: for privileged work that names itself by calling `store.system()`. */
@@ -25,6 +26,7 @@ export interface SystemStore {
   readonly files: FileRepository;
   readonly attachments: AttachmentRepository;
   readonly events: EventRepository;
+  readonly attachmentLinks: AttachmentLinkRepository;
 }
 
 /**
@@ -41,6 +43,8 @@ export class Store {
   readonly rateLimits: RateLimitRepository;
   /** The outbox: domain events and their deliveries to processors. */
   readonly events: EventRepository;
+  /** One-time links to files on ATTACHMENT_ORIGIN: credentials, not health information. */
+  readonly attachmentLinks: AttachmentLinkRepository;
   readonly #appointments: AppointmentRepository;
   readonly #rooms: RoomRepository;
   readonly #messages: MessageRepository;
@@ -61,6 +65,7 @@ export class Store {
     this.#files = new FileRepository(db);
     this.events = new EventRepository(db);
     this.#attachments = new AttachmentRepository(db);
+    this.attachmentLinks = new AttachmentLinkRepository(db);
   }
 
   /** The store as this caller may see it. */
@@ -84,6 +89,7 @@ export class Store {
       files: this.#files,
       attachments: this.#attachments,
       events: this.events,
+      attachmentLinks: this.attachmentLinks,
     };
   }
 
@@ -105,6 +111,7 @@ export class Store {
       for (const table of [
         'event_deliveries',
         'events',
+        'attachment_links',
         'attachment_chunks',
         'attachments',
         'messages',

@@ -11,11 +11,13 @@ import type { UserWire } from '../shared/wire.js';
 import { api, ApiError, onSignedOut, setCsrfToken } from './lib/api.js';
 import { LiveClient } from './live/client.js';
 import { Outbox } from './live/outbox.js';
+import { setUploadLimit } from './lib/upload.js';
 
 interface SessionPayload {
   user: UserWire;
   csrfToken: string;
   idleTimeoutSeconds: number;
+  attachmentMaxBytes?: number;
 }
 
 /** Used until the server has said otherwise (its default). */
@@ -61,6 +63,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       (s) => {
         if (cancelled) return;
         setCsrfToken(s.csrfToken);
+        setUploadLimit(s.attachmentMaxBytes);
         setIdleTimeoutMs(s.idleTimeoutSeconds * 1000);
         setUser(s.user);
         setStatus('signedIn');
@@ -121,6 +124,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       expectUnauthenticated: true,
     });
     setCsrfToken(s.csrfToken);
+    setUploadLimit(s.attachmentMaxBytes);
     setIdleTimeoutMs(s.idleTimeoutSeconds * 1000);
     setUser(s.user);
     setNotice(null);

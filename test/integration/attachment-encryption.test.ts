@@ -6,7 +6,7 @@ import type { AttachmentWire } from '../../src/shared/wire.js';
 import { masterKey } from '../../src/domain/attachments/file-crypto.js';
 import { main as rotateDataKey } from '../../src/server/rotate-data-key.js';
 import { createTestStore, type TestApp, type TestStore } from '../support/app.js';
-import { photo, upload } from '../support/attachments.js';
+import { photo, sendWith, upload } from '../support/attachments.js';
 import { startS3, type TestS3 } from '../support/s3-server.js';
 import { buildAcceptedAppointment, buildPatient, startMessagingApp } from '../support/factories.js';
 
@@ -32,6 +32,8 @@ async function storeBoth(t: TestApp) {
   const p = (
     await upload(t, chat.practitionerClient, chat.roomId, 'labs.pdf', 'application/pdf', pdf)
   ).json<AttachmentWire>();
+  await sendWith(chat.patientClient, chat.roomId, [a.id]);
+  await sendWith(chat.practitionerClient, chat.roomId, [p.id]);
   const imageOut = (await chat.patientClient.get(a.url)).rawPayload;
   return { chat, a, p, pdf, imageOut };
 }

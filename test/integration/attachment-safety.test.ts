@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttachmentWire } from '../../src/shared/wire.js';
 import type { TestApp } from '../support/app.js';
-import { multipart, photo, upload } from '../support/attachments.js';
+import { multipart, photo, sendWith, upload } from '../support/attachments.js';
 import {
   buildAcceptedAppointment,
   startMessagingApp,
@@ -163,6 +163,7 @@ describe('attachment refusals', () => {
       expect(res.statusCode, res.body).toBe(201);
       const a = res.json<AttachmentWire>();
       expect(a.name).toBe(expected);
+      await sendWith(chat.patientClient, chat.roomId, [a.id]);
       const got = await chat.practitionerClient.get(a.url);
       expect(got.statusCode).toBe(200);
       expect(got.headers['set-cookie']).toBeUndefined();

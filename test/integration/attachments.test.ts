@@ -5,7 +5,7 @@ import { PDFDocument } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttachmentWire, MessageWire } from '../../src/shared/wire.js';
 import type { TestApp } from '../support/app.js';
-import { photo, upload } from '../support/attachments.js';
+import { photo, sendWith, upload } from '../support/attachments.js';
 import { WsClient } from '../support/ws-client.js';
 import {
   auditRows,
@@ -50,6 +50,7 @@ describe('attachments', () => {
     // Orientation 6 is a quarter turn: the stored image is taller than wide.
     expect([a.width, a.height]).toEqual([48, 64]);
 
+    await sendWith(chat.patientClient, chat.roomId, [a.id]);
     const got = await chat.practitionerClient.get(a.url);
     expect(got.statusCode).toBe(200);
     const bytes = got.rawPayload;
@@ -96,6 +97,7 @@ describe('attachments', () => {
     const a = res.json<AttachmentWire>();
     expect(a).toMatchObject({ kind: 'pdf', pages: 3, size: original.length });
     expect(a.thumbnailUrl).toBeUndefined();
+    await sendWith(chat.practitionerClient, chat.roomId, [a.id]);
     const got = await chat.patientClient.get(a.url);
     expect(got.rawPayload.equals(original)).toBe(true);
     expect(got.headers['content-type']).toBe('application/pdf');
@@ -175,6 +177,34 @@ describe('attachments', () => {
       attachmentIds: [mine.id],
     });
     expect(theirs.statusCode).toBe(404);
+  });
+
+  it('an upload not yet sent is seen by its uploader only; once sent, by both participants', async () => {
+    const a = (
+      await upload(t, chat.patientClient, chat.roomId, 'draft.jpg', 'image/jpeg', await photo())
+    ).json<AttachmentWire>();
+    for (const url of [a.url, a.thumbnailUrl!]) {
+      expect((await chat.patientClient.get(url)).statusCode).toBe(200);
+      const theirs = await chat.practitionerClient.get(url);
+      expect(theirs.statusCode).toBe(404);
+      expect(theirs.json<{ code: string }>().code).toBe('not_found');
+    }
+    // The refused look is not an audited read of the file.
+    const reads = await auditRows(t, { action: 'attachment.read', targetId: a.id });
+    expect(reads.some((r) => r.actor_id === chat.practitioner.user.id)).toBe(false);
+
+    await sendWith(chat.patientClient, chat.roomId, [a.id]);
+    for (const url of [a.url, a.thumbnailUrl!]) {
+      expect((await chat.practitionerClient.get(url)).statusCode).toBe(200);
+      expect((await chat.patientClient.get(url)).statusCode).toBe(200);
+    }
+  });
+
+  it('the session tells the app the largest file it may send', async () => {
+    const session = await chat.patientClient.get('/api/auth/session');
+    expect(session.json<{ attachmentMaxBytes: number }>().attachmentMaxBytes).toBe(
+      t.services.config.attachments.maxBytes,
+    );
   });
 
   it('a stranger, another patient and an admin get 404 on download and upload', async () => {

@@ -77,6 +77,7 @@ const TABLES: [string, string][] = [
   ['event_deliveries', 'id'],
   ['attachments', 'id'],
   ['attachment_chunks', 'blob_key'],
+  ['attachment_links', 'token_hash'],
 ];
 
 describe.skipIf(!pgUrl)('migrate-data: SQLite practice to PostgreSQL', () => {

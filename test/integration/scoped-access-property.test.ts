@@ -27,7 +27,10 @@ interface Room {
   patientId: string;
   practitionerId: string;
   messageIds: string[];
+  /** Sent in a message: both participants see them. */
   attachmentIds: string[];
+  /** Uploaded by the patient and not sent yet: the patient alone sees them. */
+  draftIds: string[];
 }
 
 let t: TestApp;
@@ -104,6 +107,7 @@ beforeAll(async () => {
       practitionerId: d.id,
       messageIds: [],
       attachmentIds: [],
+      draftIds: [],
     };
     for (let m = 0; m < s.messages; m++) {
       const from = m % 2 === 0 ? p : d;
@@ -115,12 +119,21 @@ beforeAll(async () => {
     }
     // Declined appointments leave a closed room, which takes no files.
     if (s.outcome === 'accept') {
-      const file = await t.services.attachments.upload(p.ctx, room.id, {
-        name: 'letter.pdf',
-        declaredType: 'application/pdf',
-        stream: Readable.from([pdf]),
+      const upload = () =>
+        t.services.attachments.upload(p.ctx, room.id, {
+          name: 'letter.pdf',
+          declaredType: 'application/pdf',
+          stream: Readable.from([pdf]),
+        });
+      const file = await upload();
+      const carrier = await messages.send(p.ctx, room.id, {
+        clientId: randomUUID(),
+        body: '',
+        attachmentIds: [file.id],
       });
+      room.messageIds.push(carrier.message.id);
       room.attachmentIds.push(file.id);
+      room.draftIds.push((await upload()).id);
     }
     rooms.push(room);
   }
@@ -180,8 +193,14 @@ describe('store.for(ctx) answers only what the caller may see', () => {
               ),
             ).toBe(true);
 
-          const attachmentId = madeUp ? randomUUID() : (room.attachmentIds[0] ?? randomUUID());
-          const hasFile = member && room.attachmentIds.includes(attachmentId);
+          const draft = pick % 2 === 1;
+          const attachmentId = madeUp
+            ? randomUUID()
+            : ((draft ? room.draftIds[0] : room.attachmentIds[0]) ?? randomUUID());
+          const hasFile =
+            member &&
+            (room.attachmentIds.includes(attachmentId) ||
+              (room.draftIds.includes(attachmentId) && caller.id === room.patientId));
           expect(Boolean(await scoped.attachments.find(attachmentId))).toBe(hasFile);
 
           // The domain services on top: the same answer, as not_found.

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import sharp from 'sharp';
 import type { TestApp, TestClient } from './app.js';
@@ -88,4 +89,18 @@ export async function photo(
     }
   }
   return out;
+}
+
+/** Sends the uploads in a message, which is what makes them visible to the other participant. */
+export async function sendWith(
+  client: TestClient,
+  roomId: string,
+  attachmentIds: string[],
+): Promise<void> {
+  const res = await client.post(`/api/rooms/${roomId}/messages`, {
+    clientId: randomUUID(),
+    body: '',
+    attachmentIds,
+  });
+  if (res.statusCode !== 201) throw new Error(`send failed: ${res.statusCode} ${res.body}`);
 }

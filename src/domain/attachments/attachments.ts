@@ -35,6 +35,8 @@ export interface AttachmentContent {
   inline: boolean;
 }
 
+export type AttachmentPart = 'file' | 'thumbnail';
+
 const DAY = 24 * 60 * 60 * 1000;
 /** How long an upload waits for the message that carries it. */
 export const UNATTACHED_TTL_MS = DAY;
@@ -142,14 +144,21 @@ export class AttachmentService {
     return presentAttachment(row);
   }
 
-  /** The file or its thumbnail, to the room's two participants only; the read is audited first. */
-  async read(ctx: Ctx, id: string, part: 'file' | 'thumbnail'): Promise<AttachmentContent> {
+  /** The row, when the caller may read this part of it; the same "not found" otherwise. */
+  async readable(ctx: Ctx, id: string, part: AttachmentPart): Promise<AttachmentRow> {
     const scoped = this.deps.store.for(ctx);
     const row = await scoped.attachments.find(id);
     const room = row && (await scoped.rooms.find(row.room_id));
     // A closed room's files stay readable to its two participants, as its messages do.
     if (!row || !room || !can(ctx.actor, 'room.read', roomSubject(room, this.deps.clock.now())))
       throw notFound('Attachment');
+    if (part === 'thumbnail' && row.thumb_key === null) throw notFound('Thumbnail');
+    return row;
+  }
+
+  /** The file or its thumbnail, to the room's two participants only; the read is audited first. */
+  async read(ctx: Ctx, id: string, part: AttachmentPart): Promise<AttachmentContent> {
+    const row = await this.readable(ctx, id, part);
     const key = part === 'file' ? row.blob_key : row.thumb_key;
     if (key === null) throw notFound('Thumbnail');
     const sealed = await this.storage.get(key);

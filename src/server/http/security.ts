@@ -8,7 +8,7 @@ import type {
 import helmet from '@fastify/helmet';
 import type { Authenticated, AuthService } from '../../domain/auth.js';
 import type { Ctx } from '../../domain/context.js';
-import { AppError } from '../../domain/errors.js';
+import { AppError, notFound } from '../../domain/errors.js';
 import type { Config } from '../config.js';
 
 declare module 'fastify' {
@@ -20,6 +20,8 @@ declare module 'fastify' {
      * which must work for a browser that still holds an older session cookie.
      */
     csrfExempt?: boolean;
+    /** Served on ATTACHMENT_ORIGIN; every other route answers 404 there. */
+    attachmentHost?: boolean;
   }
   interface FastifyRequest {
     auth: Authenticated | null;
@@ -100,6 +102,8 @@ function registerProbeLimit(app: FastifyInstance): void {
 export function registerSecurity(app: FastifyInstance, config: Config, auth: AuthService): void {
   const cookieName = sessionCookieName(config);
   registerProbeLimit(app);
+  const filesOrigin = config.attachments.origin ? [config.attachments.origin] : [];
+  const filesHost = config.attachments.origin ? new URL(config.attachments.origin).host : null;
 
   void app.register(helmet, {
     contentSecurityPolicy: {
@@ -108,9 +112,10 @@ export function registerSecurity(app: FastifyInstance, config: Config, auth: Aut
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
+        // Thumbnails and the PDF preview's fetch follow a redirect to ATTACHMENT_ORIGIN, when set.
+        imgSrc: ["'self'", 'data:', 'blob:', ...filesOrigin],
         fontSrc: ["'self'"],
-        connectSrc: ["'self'"],
+        connectSrc: ["'self'", ...filesOrigin],
         mediaSrc: ["'self'"],
         objectSrc: ["'none'"],
         frameSrc: ["'self'"],
@@ -136,6 +141,11 @@ export function registerSecurity(app: FastifyInstance, config: Config, auth: Aut
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    // The files origin serves files and nothing else: no app, no API, no session.
+    if (filesHost !== null && request.headers.host === filesHost) {
+      if (request.routeOptions.config.attachmentHost !== true) throw notFound('Page');
+      return;
+    }
 
     // Read per request: with PORT=0 the public origin is only known after listen.
     const allowedOrigins = new Set([config.publicOrigin]);

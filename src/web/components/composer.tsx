@@ -1,5 +1,17 @@
-import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import {
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  type ClipboardEvent,
+  type FormEvent,
+  type KeyboardEvent,
+} from 'react';
 import { fieldProblem, hasVisibleCharacter } from '../../shared/text.js';
+import type { AttachmentWire } from '../../shared/wire.js';
+import type { AttachmentDrafts } from '../lib/attachment-drafts.js';
+import { AttachmentChips } from './attachment-chips.js';
+import { AttachButtons } from './attach-buttons.js';
 
 const TYPING_REPEAT_MS = 3000;
 const TYPING_IDLE_MS = 4000;
@@ -11,12 +23,15 @@ export function Composer({
   onTyping,
   emergencyNote,
   disabledReason = null,
+  attachments,
 }: {
+  /** Files chosen for the next message; held by the room so a drop anywhere on it lands here. */
+  attachments: AttachmentDrafts;
   /** Set when the conversation takes no new messages: the composer is off and says why. */
   disabledReason?: string | null;
   recipientName: string;
   maxLength: number;
-  onSend: (body: string) => void;
+  onSend: (body: string, attachments: AttachmentWire[]) => void;
   onTyping: (typing: boolean) => void;
   emergencyNote: boolean;
 }) {
@@ -49,10 +64,17 @@ export function Composer({
     idleTimer.current = setTimeout(stopTyping, TYPING_IDLE_MS);
   };
 
+  const files = attachments.drafts.length;
+  // Files alone make a message; while one is still uploading (or failed) it cannot go yet.
+  const canSend =
+    disabledReason === null &&
+    attachments.ready !== null &&
+    (hasVisibleCharacter(text) || files > 0);
+
   const submit = (e?: FormEvent) => {
     e?.preventDefault();
     const body = text.trim();
-    if (!hasVisibleCharacter(body) || disabledReason) return;
+    if (!canSend || !attachments.ready) return;
     if ([...body].length > maxLength) {
       setError(
         `This message is too long. Please keep it under ${maxLength.toLocaleString()} characters.`,
@@ -60,9 +82,10 @@ export function Composer({
       return;
     }
     // Control characters (from a paste, say) would be refused by the server: say so here.
-    const problem = fieldProblem('message', body);
+    const problem = body ? fieldProblem('message', body) : undefined;
     if (problem) return setError(`${problem}. Please remove it and send again.`);
-    onSend(body);
+    onSend(files > 0 && !hasVisibleCharacter(body) ? '' : body, attachments.ready);
+    attachments.clear();
     setText('');
     stopTyping();
     // The window stays open and ready for the next message.
@@ -76,6 +99,14 @@ export function Composer({
     }
   };
 
+  // A screenshot or a copied photo pasted into the message box becomes an attachment.
+  const onPaste = (e: ClipboardEvent<HTMLTextAreaElement>) => {
+    const pasted = [...e.clipboardData.files];
+    if (pasted.length === 0 || disabledReason) return;
+    e.preventDefault();
+    attachments.add(pasted);
+  };
+
   return (
     <form className="composer" onSubmit={submit}>
       {emergencyNote && (
@@ -84,7 +115,9 @@ export function Composer({
           local emergency number.
         </p>
       )}
+      <AttachmentChips drafts={attachments} />
       <div className="composer-row">
+        <AttachButtons disabled={disabledReason !== null} onFiles={attachments.add} />
         <label htmlFor={`${id}-text`} className="sr-only">
           Message to {recipientName}
         </label>
@@ -97,20 +130,20 @@ export function Composer({
           placeholder={disabledReason ?? `Write to ${recipientName}…`}
           onChange={(e) => change(e.target.value)}
           onKeyDown={onKeyDown}
+          onPaste={onPaste}
           onBlur={stopTyping}
           aria-describedby={`${id}-help${emergencyNote ? ` ${id}-note` : ''}`}
           aria-invalid={error ? true : undefined}
         />
-        <button
-          type="submit"
-          className="button button-primary send-button"
-          disabled={!hasVisibleCharacter(text) || disabledReason !== null}
-        >
+        <button type="submit" className="button button-primary send-button" disabled={!canSend}>
           Send
         </button>
       </div>
       <p className="hint composer-help" id={`${id}-help`}>
-        {disabledReason ?? 'Enter sends · Shift+Enter starts a new line'}
+        {disabledReason ??
+          (files > 0 && attachments.ready === null
+            ? 'Sending is possible once every file has uploaded (or been removed)'
+            : 'Enter sends · Shift+Enter starts a new line')}
         {length > maxLength * 0.9 && (
           <span className={length > maxLength ? 'over' : ''}>
             {' '}

@@ -1,6 +1,7 @@
 import type { MessageWire } from '../../shared/wire.js';
 import { formatTime } from '../lib/format.js';
 import type { Outgoing } from '../live/outbox.js';
+import { MessageAttachments } from './message-attachments.js';
 import { MessageText } from './message-text.js';
 
 export type Receipt = 'sent' | 'delivered' | 'read';
@@ -29,7 +30,10 @@ export function MessageItem({
         {message.deletedAt ? (
           <em className="muted">This message was deleted.</em>
         ) : (
-          <MessageText body={message.body} />
+          message.body && <MessageText body={message.body} />
+        )}
+        {message.attachments && message.attachments.length > 0 && (
+          <MessageAttachments attachments={message.attachments} />
         )}
       </div>
       <div className="msg-meta">
@@ -59,7 +63,12 @@ export function OutgoingItem({
     <li className={`msg msg-mine msg-${item.state}`}>
       <div className="bubble">
         <span className="sr-only">You: </span>
-        <MessageText body={item.body} />
+        {item.body && <MessageText body={item.body} />}
+        {item.attachments.length > 0 && (
+          <p className="muted">
+            {item.attachments.length === 1 ? '1 file' : `${item.attachments.length} files`}
+          </p>
+        )}
       </div>
       <div className="msg-meta">
         {item.state === 'failed' ? (

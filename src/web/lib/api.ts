@@ -22,6 +22,9 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+/** For requests made without api(), such as an upload that reports its progress. */
+export const currentCsrfToken = (): string | null => csrfToken;
+
 /** Called when the server says the session is gone (expired, signed out elsewhere, disabled). */
 export function onSignedOut(listener: () => void): () => void {
   signedOutListeners.add(listener);
@@ -71,18 +74,28 @@ export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T
       data = null;
     }
   }
-  if (!res.ok) {
-    const problem = (data ?? {}) as { code?: string; title?: string; detail?: string };
-    const code = problem.code ?? (res.status >= 500 ? 'internal_error' : 'error');
-    const message =
-      FRIENDLY[code] ?? problem.detail ?? problem.title ?? `The request failed (${res.status}).`;
-    if (res.status === 401 && code === 'unauthenticated' && !opts.expectUnauthenticated) {
-      for (const l of signedOutListeners) l();
-    }
-    throw new ApiError(res.status, code, message);
-  }
+  if (!res.ok) throw problemError(res.status, data, opts.expectUnauthenticated);
   return data as T;
 }
+
+/** A problem+json answer as an ApiError; a lost session tells the listeners. */
+export function problemError(
+  status: number,
+  data: unknown,
+  expectUnauthenticated = false,
+): ApiError {
+  const problem = (data ?? {}) as { code?: string; title?: string; detail?: string };
+  const code = problem.code ?? (status >= 500 ? 'internal_error' : 'error');
+  const message =
+    FRIENDLY[code] ?? problem.detail ?? problem.title ?? `The request failed (${status}).`;
+  if (status === 401 && code === 'unauthenticated' && !expectUnauthenticated) {
+    for (const l of signedOutListeners) l();
+  }
+  return new ApiError(status, code, message);
+}
+
+/** What `network` failures say, for requests made without api(). */
+export const networkError = (): ApiError => new ApiError(0, 'network', FRIENDLY.network!);
 
 export const errorMessage = (err: unknown): string =>
   err instanceof Error ? err.message : 'Something went wrong. Please try again.';

@@ -88,14 +88,15 @@ export class LiveClient {
     if (seq > (this.lastSeq[roomId] ?? -1)) this.lastSeq[roomId] = seq;
   }
 
-  sendMessage(roomId: string, clientId: string, body: string): void {
+  sendMessage(roomId: string, clientId: string, body: string, attachmentIds: string[] = []): void {
+    const files = attachmentIds.length > 0 ? { attachmentIds } : {};
     if (this.transport === 'websocket') {
-      this.command({ type: 'send', roomId, clientId, body });
+      this.command({ type: 'send', roomId, clientId, body, ...files });
       return;
     }
     api<MessageWire>(`/api/rooms/${encodeURIComponent(roomId)}/messages`, {
       method: 'POST',
-      body: { clientId, body },
+      body: { clientId, body, ...files },
     }).then(
       (message) => this.dispatch({ type: 'ack', clientId, message }),
       (err: unknown) => {

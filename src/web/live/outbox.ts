@@ -1,3 +1,4 @@
+import type { AttachmentWire } from '../../shared/wire.js';
 import { Store } from '../lib/store.js';
 import type { LiveClient } from './client.js';
 
@@ -7,6 +8,8 @@ export interface Outgoing {
   clientId: string;
   roomId: string;
   body: string;
+  /** Already uploaded; the message makes them visible to the other participant. */
+  attachments: AttachmentWire[];
   state: OutgoingState;
   error: string | null;
   createdAt: string;
@@ -59,11 +62,12 @@ export class Outbox {
     this.timers.clear();
   }
 
-  send(roomId: string, body: string): Outgoing {
+  send(roomId: string, body: string, attachments: AttachmentWire[] = []): Outgoing {
     const item: Outgoing = {
       clientId: newClientId(),
       roomId,
       body,
+      attachments,
       state: 'queued',
       error: null,
       createdAt: new Date().toISOString(),
@@ -94,7 +98,12 @@ export class Outbox {
     );
     if (!this.live.online) return; // stays queued; flushed when the connection is back
     this.patch(clientId, { state: 'sending' });
-    this.live.sendMessage(item.roomId, item.clientId, item.body);
+    this.live.sendMessage(
+      item.roomId,
+      item.clientId,
+      item.body,
+      item.attachments.map((a) => a.id),
+    );
   }
 
   private flush(): void {

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
-import type { MessageWire, PractitionerWire, RoomWire } from '../../shared/wire.js';
+import type { AttachmentWire, MessageWire, PractitionerWire, RoomWire } from '../../shared/wire.js';
 import { MESSAGE_MAX } from '../../shared/vocabulary.js';
 import { Composer } from '../components/composer.js';
 import { closedComposerText, RoomClosedBanner } from '../components/room-closed-banner.js';
@@ -12,6 +12,8 @@ import { useDocumentTitle, useResource } from '../lib/hooks.js';
 import { availabilityNotice } from '../lib/availability.js';
 import { useStore } from '../lib/store.js';
 import { useRoomTimeline } from '../live/use-room-timeline.js';
+import { useAttachmentDrafts } from '../lib/attachment-drafts.js';
+import { useFileDrop } from '../lib/use-file-drop.js';
 import { useSignedIn } from '../session.js';
 
 const BOTTOM_SLACK_PX = 48;
@@ -115,9 +117,11 @@ export function ChatRoom({ roomId }: { roomId: string }) {
     setNewCount(0);
   };
 
-  const send = (body: string) => {
+  const drafts = useAttachmentDrafts(roomId);
+  const drop = useFileDrop(drafts.add, room !== null && closedComposerText(room) === null);
+  const send = (body: string, attachments: AttachmentWire[]) => {
     atBottomRef.current = true;
-    outbox.send(roomId, body);
+    outbox.send(roomId, body, attachments);
   };
 
   const setArchived = async (archived: boolean) => {
@@ -163,7 +167,11 @@ export function ChatRoom({ roomId }: { roomId: string }) {
   const typing = timeline.otherTyping;
 
   return (
-    <section className="room" aria-label={`Conversation with ${other.name}`}>
+    <section
+      className={`room${drop.dragging ? ' room-dropping' : ''}`}
+      aria-label={`Conversation with ${other.name}`}
+      {...drop.handlers}
+    >
       <header className="room-header">
         <Link to="/chat" className="back-link" aria-label="Back to all conversations">
           <span aria-hidden="true">←</span>
@@ -267,7 +275,13 @@ export function ChatRoom({ roomId }: { roomId: string }) {
         {typing ? `${other.name} is typing…` : ''}
       </p>
       <RoomClosedBanner room={room} onReopened={setRoom} />
+      {drop.dragging && (
+        <p className="drop-hint" aria-hidden="true">
+          Drop photos or PDFs to attach them
+        </p>
+      )}
       <Composer
+        attachments={drafts}
         disabledReason={closedComposerText(room)}
         recipientName={other.name}
         maxLength={MESSAGE_MAX}

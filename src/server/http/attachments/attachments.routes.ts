@@ -1,14 +1,14 @@
 import fastifyMultipart from '@fastify/multipart';
 import contentDisposition from 'content-disposition';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { AttachmentContent } from '../../../domain/attachments/attachments.js';
+import type { AttachmentContent, AttachmentPart } from '../../../domain/attachments/attachments.js';
 import { AppError, validationFailed } from '../../../domain/errors.js';
 import { attachmentSchema } from '../../../shared/wire.js';
 import type { Services } from '../../services.js';
 import { idParams, problemResponses } from '../schemas.js';
 import { ctxOf } from '../security.js';
-import { fileResponse, uploadHeaders } from './attachments.schema.js';
+import { fileResponse, linkQuery, uploadHeaders } from './attachments.schema.js';
 
 /** Room for the multipart boundaries and part headers around one file. */
 const ENVELOPE_BYTES = 64 * 1024;
@@ -72,18 +72,33 @@ export const attachmentsRoutes =
       },
     );
 
+    const links = services.attachmentLinks;
+    const separate =
+      ' With ATTACHMENT_ORIGIN set, the answer is a 302 to a one-time link on that origin (5 minutes, this user and file only).';
+    // On the app's origin: the bytes themselves, or (with ATTACHMENT_ORIGIN) a way to them there.
+    const serve =
+      (part: AttachmentPart) =>
+      async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+        const ctx = ctxOf(request);
+        if (!links)
+          return sendFile(reply, await services.attachments.read(ctx, request.params.id, part));
+        return reply
+          .header('referrer-policy', 'no-referrer')
+          .redirect(await links.issue(ctx, request.params.id, part), 302);
+      };
+
     app.get(
       '/api/attachments/:id',
       {
         schema: {
           tags,
           summary: 'An attachment, to the two participants of its conversation',
+          description: `An upload not yet sent in a message is visible to its uploader only.${separate}`,
           params: idParams,
           response: { 200: fileResponse, ...problemResponses },
         },
       },
-      async (request, reply) =>
-        sendFile(reply, await services.attachments.read(ctxOf(request), request.params.id, 'file')),
+      serve('file'),
     );
 
     app.get(
@@ -92,16 +107,41 @@ export const attachmentsRoutes =
         schema: {
           tags,
           summary: 'A small re-encoded preview of an image attachment (WebP)',
+          description: separate.trim(),
           params: idParams,
           response: { 200: fileResponse, ...problemResponses },
         },
       },
-      async (request, reply) =>
-        sendFile(
-          reply,
-          await services.attachments.read(ctxOf(request), request.params.id, 'thumbnail'),
-        ),
+      serve('thumbnail'),
     );
+
+    const filesOrigin = services.config.attachments.origin;
+    if (links && filesOrigin) {
+      const origin = new URL(filesOrigin);
+      // The same paths on the files origin, answered only there, opened by the link's token.
+      const onFilesHost = (part: AttachmentPart) => ({
+        constraints: { host: origin.host },
+        config: { public: true, attachmentHost: true },
+        schema: { hide: true, params: idParams, querystring: linkQuery },
+        handler: async (
+          request: FastifyRequest<{ Params: { id: string }; Querystring: { access: string } }>,
+          reply: FastifyReply,
+        ) => {
+          const file = await links.open(request.query.access, request.params.id, part, request.ip);
+          // The app (another origin, same site) may draw it and fetch it for the PDF preview.
+          return sendFile(
+            reply
+              .header('access-control-allow-origin', services.config.publicOrigin)
+              .header('vary', 'origin')
+              .header('referrer-policy', 'no-referrer'),
+            file,
+            'same-site',
+          );
+        },
+      });
+      app.get('/api/attachments/:id', onFilesHost('file'));
+      app.get('/api/attachments/:id/thumbnail', onFilesHost('thumbnail'));
+    }
   };
 
 const tooLarge = (max: number) =>
@@ -114,7 +154,11 @@ const asciiFallback = (name: string) =>
     .replace(/[\u0300-\u036f]/g, '')
     .replace(/[^\x20-\x7e]/g, '_');
 
-function sendFile(reply: FastifyReply, file: AttachmentContent): FastifyReply {
+function sendFile(
+  reply: FastifyReply,
+  file: AttachmentContent,
+  resourcePolicy: 'same-origin' | 'same-site' = 'same-origin',
+): FastifyReply {
   return (
     reply
       // RFC 6266: an ASCII fallback and the exact name as filename*; quotes, CR and LF never pass.
@@ -127,7 +171,7 @@ function sendFile(reply: FastifyReply, file: AttachmentContent): FastifyReply {
       )
       .header('x-content-type-options', 'nosniff')
       .header('content-security-policy', "sandbox; default-src 'none'")
-      .header('cross-origin-resource-policy', 'same-origin')
+      .header('cross-origin-resource-policy', resourcePolicy)
       .header('cache-control', 'private, no-store')
       .type(file.contentType)
       .send(file.bytes)

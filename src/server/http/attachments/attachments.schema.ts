@@ -12,3 +12,10 @@ export const fileResponse = z
   .describe(
     'the bytes; Content-Disposition attachment (inline for re-encoded images), nosniff, a sandbox CSP, Cache-Control: private, no-store',
   );
+
+export const linkQuery = z.object({
+  access: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a link token')
+    .describe('the one-time token of a link the app origin redirected to'),
+});

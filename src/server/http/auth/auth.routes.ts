@@ -15,6 +15,11 @@ const sessionResponse = z.object({
     .number()
     .int()
     .describe('the session ends after this long without a request; clients warn before it'),
+  attachmentMaxBytes: z
+    .number()
+    .int()
+    .optional()
+    .describe('the largest file an upload may be, so the app can say so before sending it'),
 });
 
 export const authRoutes =
@@ -50,6 +55,7 @@ export const authRoutes =
           user: presentUser(result.user),
           csrfToken: result.session.csrf_token,
           idleTimeoutSeconds: Math.floor(config.sessionIdleMs / 1000),
+          attachmentMaxBytes: config.attachments.maxBytes,
         };
       },
     );
@@ -87,6 +93,7 @@ export const authRoutes =
           user: presentUser(a.user),
           csrfToken: a.session.csrf_token,
           idleTimeoutSeconds: Math.floor(config.sessionIdleMs / 1000),
+          attachmentMaxBytes: config.attachments.maxBytes,
         };
       },
     );
