@@ -42,6 +42,7 @@ import { buildServices, type Services } from './services.js';
 import { expiredSessionSweep, JobScheduler, unattachedUploadSweep } from './jobs.js';
 import { createMetrics, startMetricsServer } from './metrics.js';
 import { attachmentsRoutes } from './http/attachments/attachments.routes.js';
+import { notificationsRoutes } from './http/notifications/notifications.routes.js';
 
 export interface AppOptions {
   config: Config;
@@ -220,6 +221,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(appointmentsRoutes(services));
   await app.register(roomsRoutes(services));
   await app.register(attachmentsRoutes(services));
+  await app.register(notificationsRoutes(services));
   const gateway = new Gateway(services, { ...defaultGatewayOptions, ...opts.gateway });
   await registerWebsocketPlugin(app);
   await app.register(realtimeRoutes(services, gateway));

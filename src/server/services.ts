@@ -34,6 +34,7 @@ import { Store } from '../store/store.js';
 import { AttachmentService } from '../domain/attachments/attachments.js';
 import { KeyRing } from '../domain/attachments/file-crypto.js';
 import { openBlobStorage, type BlobStorage } from '../store/blob-storage.js';
+import { NotificationPreferencesService } from '../domain/notifications/preferences.js';
 import type { Config } from './config.js';
 
 /** The server's parts, built once and handed to routes and the real-time gateway. */
@@ -64,6 +65,7 @@ export interface Services {
   attachments: AttachmentService;
   /** Where attachment bytes live (STORAGE_URL). */
   blobs: BlobStorage;
+  notifications: { preferences: NotificationPreferencesService };
 }
 
 export function buildServices(opts: {
@@ -148,6 +150,7 @@ export function buildServices(opts: {
     auditSigner,
     auditIntegrity: new AuditIntegrityService(deps, auditSigner),
     blobs,
+    notifications: { preferences: new NotificationPreferencesService(deps) },
     attachments: new AttachmentService(deps, blobs, keys, {
       maxBytes: opts.config.attachments.maxBytes,
       dailyBytes: opts.config.attachments.dailyBytes,

@@ -11,6 +11,7 @@ import { MessageRepository } from './message-repository.js';
 import { FileRepository } from './file-repository.js';
 import { EventRepository } from './event-repository.js';
 import { AttachmentRepository } from './attachment-repository.js';
+import { NotificationRepository } from './notification-repository.js';
 import { ScopedStore, type Caller } from './scoped.js';
 
 /** Every repository, unscoped: for privileged work that names itself by calling `store.system()`. */
@@ -25,6 +26,7 @@ export interface SystemStore {
   readonly files: FileRepository;
   readonly attachments: AttachmentRepository;
   readonly events: EventRepository;
+  readonly notifications: NotificationRepository;
 }
 
 /**
@@ -41,6 +43,8 @@ export class Store {
   readonly rateLimits: RateLimitRepository;
   /** The outbox: domain events and their deliveries to processors. */
   readonly events: EventRepository;
+  /** Notification preferences and what the last e-mail about a room covered (no content). */
+  readonly notifications: NotificationRepository;
   readonly #appointments: AppointmentRepository;
   readonly #rooms: RoomRepository;
   readonly #messages: MessageRepository;
@@ -60,6 +64,7 @@ export class Store {
     this.#messages = new MessageRepository(db);
     this.#files = new FileRepository(db);
     this.events = new EventRepository(db);
+    this.notifications = new NotificationRepository(db);
     this.#attachments = new AttachmentRepository(db);
   }
 
@@ -84,6 +89,7 @@ export class Store {
       files: this.#files,
       attachments: this.#attachments,
       events: this.events,
+      notifications: this.notifications,
     };
   }
 
@@ -105,6 +111,8 @@ export class Store {
       for (const table of [
         'event_deliveries',
         'events',
+        'notification_state',
+        'notification_preferences',
         'attachment_chunks',
         'attachments',
         'messages',
