@@ -43,6 +43,7 @@ import { expiredSessionSweep, JobScheduler, unattachedUploadSweep } from './jobs
 import { createMetrics, startMetricsServer } from './metrics.js';
 import { attachmentsRoutes } from './http/attachments/attachments.routes.js';
 import { notificationsRoutes } from './http/notifications/notifications.routes.js';
+import { registerOfflineEmail } from './notifications.js';
 
 export interface AppOptions {
   config: Config;
@@ -223,6 +224,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(attachmentsRoutes(services));
   await app.register(notificationsRoutes(services));
   const gateway = new Gateway(services, { ...defaultGatewayOptions, ...opts.gateway });
+  const mailer = registerOfflineEmail(services, (userId) => gateway.isOnline(userId));
   await registerWebsocketPlugin(app);
   await app.register(realtimeRoutes(services, gateway));
   await app.register(asyncApiRoutes(config));
@@ -288,6 +290,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await services.messages.deliveries.close();
       await bus.close();
       await services.blobs.close();
+      mailer?.close();
       if (!opts.database) await database.close();
     },
   };
