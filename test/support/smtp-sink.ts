@@ -24,6 +24,8 @@ export class SmtpSink {
   refused = 0;
   /** While set, the server takes the data and never answers it (a stuck server). */
   hold = false;
+  /** Messages taken and never answered while `hold` was set. */
+  held = 0;
 
   private constructor(
     private readonly server: SMTPServer,
@@ -46,7 +48,10 @@ export class SmtpSink {
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
           const s = holder.sink!;
-          if (s.hold) return;
+          if (s.hold) {
+            s.held += 1;
+            return;
+          }
           const answer = s.answers.shift() ?? 250;
           if (answer !== 250) {
             s.refused += 1;
