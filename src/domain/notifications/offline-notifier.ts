@@ -55,7 +55,8 @@ type Committed = Extract<DomainEvent, { type: 'messages.committed' }>;
  */
 export function offlineNotifier(deps: OfflineNotifierDeps): Processor {
   const { store, clock, channel } = deps;
-  const notifications = store.notifications;
+  // Not done for one caller: the system's view, by name (ids and counters, no content).
+  const notifications = store.system().notifications;
 
   async function handle(d: Delivered): Promise<void | Deferred> {
     const e = d.event;
