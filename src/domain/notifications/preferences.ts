@@ -3,6 +3,7 @@ import {
   notificationPreferencesSchema,
   type NotificationPreferencesWire,
 } from '../../shared/notifications.js';
+import { require } from '../access/policy.js';
 import { auditEntry, type Ctx } from '../context.js';
 import type { Deps } from '../deps.js';
 import { parseField } from '../validate.js';
@@ -38,10 +39,12 @@ export class NotificationPreferencesService {
   constructor(private readonly deps: Pick<Deps, 'store' | 'clock'>) {}
 
   get(ctx: Ctx): Promise<NotificationPreferences> {
+    require(ctx.actor, 'account.read', { kind: 'account', userId: ctx.actor.id });
     return notificationPreferences(this.deps.store, ctx.actor.id);
   }
 
   async update(ctx: Ctx, values: NotificationPreferences): Promise<NotificationPreferences> {
+    require(ctx.actor, 'account.update', { kind: 'account', userId: ctx.actor.id });
     // The route checks the same schema; the domain holds to it whoever calls.
     const checked = parseField(notificationPreferencesSchema, values, '');
     const now = this.deps.clock.now();
