@@ -42,6 +42,8 @@ import { buildServices, type Services } from './services.js';
 import { expiredSessionSweep, JobScheduler, unattachedUploadSweep } from './jobs.js';
 import { createMetrics, startMetricsServer } from './metrics.js';
 import { attachmentsRoutes } from './http/attachments/attachments.routes.js';
+import { notificationsRoutes } from './http/notifications/notifications.routes.js';
+import { registerOfflineEmail } from './notifications.js';
 
 export interface AppOptions {
   config: Config;
@@ -220,7 +222,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(appointmentsRoutes(services));
   await app.register(roomsRoutes(services));
   await app.register(attachmentsRoutes(services));
+  await app.register(notificationsRoutes(services));
   const gateway = new Gateway(services, { ...defaultGatewayOptions, ...opts.gateway });
+  const mailer = registerOfflineEmail(services, (userId) => gateway.isOnline(userId));
   await registerWebsocketPlugin(app);
   await app.register(realtimeRoutes(services, gateway));
   await app.register(asyncApiRoutes(config));
@@ -286,6 +290,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await services.messages.deliveries.close();
       await bus.close();
       await services.blobs.close();
+      mailer?.close();
       if (!opts.database) await database.close();
     },
   };

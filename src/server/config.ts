@@ -114,6 +114,24 @@ const envSchema = z.object({
       message: 'must be comma-separated base64 keys of 32 bytes',
     })
     .optional(),
+  PRACTICE_NAME: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100, 'must be at most 100 characters')
+    .refine((v) => !/[\r\n<>]/.test(v), { message: 'must be one line without < or >' })
+    .default('your practice'),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/.+/, 'must be smtp://… or smtps://…')
+    .optional(),
+  MAIL_FROM: z
+    .string()
+    .max(200)
+    .refine((v) => !/[\r\n]/.test(v) && /@[^@\s>]+>?$/.test(v), {
+      message: 'must be an address such as "Practice <noreply@example.org>"',
+    })
+    .optional(),
 });
 
 function isDataKey(v: string): boolean {
@@ -122,6 +140,7 @@ function isDataKey(v: string): boolean {
 
 /** Variables whose values must never be echoed, even in an error message. */
 const SECRET_VARIABLES = new Set([
+  'SMTP_URL',
   'DEMO_PASSWORD',
   'AUDIT_SIGNING_KEY',
   'DATA_KEY',
@@ -177,6 +196,13 @@ export type Config = {
     /** The master key that wraps new files' data keys, and older ones still accepted. */
     dataKey: Buffer | undefined;
     previousDataKeys: Buffer[];
+  };
+  /** Named in notifications ("a new secure message from …"); never anything else about it. */
+  practiceName: string;
+  mail: {
+    /** Unset: no e-mail notifications. */
+    smtpUrl: string | undefined;
+    from: string;
   };
 };
 
@@ -246,6 +272,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         .map((k) => k.trim())
         .filter(Boolean)
         .map((k) => Buffer.from(k, 'base64')),
+    },
+    practiceName: e.PRACTICE_NAME,
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM ?? `carechat <noreply@${new URL(publicOrigin).hostname}>`,
     },
   };
 }

@@ -35,6 +35,7 @@ import { AttachmentService } from '../domain/attachments/attachments.js';
 import { KeyRing } from '../domain/attachments/file-crypto.js';
 import { AttachmentLinks } from '../domain/attachments/links.js';
 import { openBlobStorage, type BlobStorage } from '../store/blob-storage.js';
+import { NotificationPreferencesService } from '../domain/notifications/preferences.js';
 import type { Config } from './config.js';
 
 /** The server's parts, built once and handed to routes and the real-time gateway. */
@@ -67,6 +68,7 @@ export interface Services {
   attachmentLinks: AttachmentLinks | undefined;
   /** Where attachment bytes live (STORAGE_URL). */
   blobs: BlobStorage;
+  notifications: { preferences: NotificationPreferencesService };
 }
 
 export function buildServices(opts: {
@@ -156,6 +158,7 @@ export function buildServices(opts: {
     auditSigner,
     auditIntegrity: new AuditIntegrityService(deps, auditSigner),
     blobs,
+    notifications: { preferences: new NotificationPreferencesService(deps) },
     attachments,
     attachmentLinks: attachmentOrigin
       ? new AttachmentLinks(deps, attachments, attachmentOrigin)

@@ -22,6 +22,8 @@ export interface DB {
   attachments: AttachmentsTable;
   attachment_chunks: AttachmentChunksTable;
   attachment_links: AttachmentLinksTable;
+  notification_preferences: NotificationPreferencesTable;
+  notification_state: NotificationStateTable;
 }
 
 export interface UsersTable {
@@ -208,3 +210,26 @@ export type AppointmentRow = Selectable<AppointmentsTable>;
 export type RoomRow = Selectable<RoomsTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type RoomMemberRow = Selectable<RoomMembersTable>;
+
+export type EmailPreference = 'off' | 'offline';
+
+/** A user's notification choices (no row: the defaults). `push` is 0 or 1. */
+export interface NotificationPreferencesTable {
+  user_id: string;
+  email: Generated<EmailPreference>;
+  quiet_minutes: Generated<number>;
+  push: Generated<number>;
+  unsubscribe_key: string | null;
+  updated_at: number;
+}
+
+/** Per room and recipient: the last notification e-mail about that room, and its reminder. */
+export interface NotificationStateTable {
+  room_id: string;
+  user_id: string;
+  mailed_at: number | null;
+  mailed_seq: Generated<number>;
+  mail_event_id: string | null;
+  reminded_at: number | null;
+  updated_at: number;
+}

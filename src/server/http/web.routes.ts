@@ -19,6 +19,7 @@ export const WEB_PAGES = [
   '/admin',
   '/admin/*',
   '/account',
+  '/settings/*',
 ];
 
 export function registerWeb(app: FastifyInstance, webRoot: string): void {
