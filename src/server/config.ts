@@ -104,7 +104,31 @@ const envSchema = z.object({
       message: 'must be comma-separated base64 keys of 32 bytes',
     })
     .optional(),
+  PRACTICE_NAME: z.string().trim().min(1).max(100).default('carechat'),
+  VAPID_PUBLIC_KEY: z
+    .string()
+    .refine((v) => isBase64Url(v, 65), {
+      message: 'must be a P-256 public key in base64url (npx web-push generate-vapid-keys)',
+    })
+    .optional(),
+  VAPID_PRIVATE_KEY: z
+    .string()
+    .refine((v) => isBase64Url(v, 32), {
+      message: 'must be a P-256 private key in base64url (npx web-push generate-vapid-keys)',
+    })
+    .optional(),
+  VAPID_SUBJECT: z
+    .string()
+    .refine((v) => /^(https:\/\/[^/\s]+|mailto:[^@\s]+@[^@\s]+)/.test(v), {
+      message: 'must be an https: URL or a mailto: address',
+    })
+    .optional(),
+  PUSH_ALLOW_HTTP_LOOPBACK: bool.default(false),
 });
+
+function isBase64Url(v: string, bytes: number): boolean {
+  return /^[A-Za-z0-9_-]+$/.test(v) && Buffer.from(v, 'base64url').length === bytes;
+}
 
 function isDataKey(v: string): boolean {
   return /^[A-Za-z0-9+/]{43}=$/.test(v) && Buffer.from(v, 'base64').length === 32;
@@ -116,6 +140,7 @@ const SECRET_VARIABLES = new Set([
   'AUDIT_SIGNING_KEY',
   'DATA_KEY',
   'DATA_KEY_PREVIOUS',
+  'VAPID_PRIVATE_KEY',
 ]);
 
 /** The value as it may be shown: secrets hidden, credentials in URLs masked. */
@@ -166,6 +191,16 @@ export type Config = {
     dataKey: Buffer | undefined;
     previousDataKeys: Buffer[];
   };
+  /** Shown in notifications instead of anything about the message. */
+  practiceName: string;
+  push: {
+    /** Both or neither; unset: a pair generated on first start and kept in the store. */
+    vapidPublicKey: string | undefined;
+    vapidPrivateKey: string | undefined;
+    vapidSubject: string;
+    /** Accept http://127.0.0.1 endpoints (tests run their push service there). */
+    allowHttpLoopback: boolean;
+  };
 };
 
 export class ConfigError extends Error {}
@@ -187,6 +222,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  if ((e.VAPID_PUBLIC_KEY === undefined) !== (e.VAPID_PRIVATE_KEY === undefined))
+    throw new ConfigError(
+      'Invalid configuration: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together',
+    );
   const publicOrigin =
     e.PUBLIC_ORIGIN ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`;
   return {
@@ -227,6 +266,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         .map((k) => k.trim())
         .filter(Boolean)
         .map((k) => Buffer.from(k, 'base64')),
+    },
+    practiceName: e.PRACTICE_NAME,
+    push: {
+      vapidPublicKey: e.VAPID_PUBLIC_KEY,
+      vapidPrivateKey: e.VAPID_PRIVATE_KEY,
+      // Push services want a way to reach whoever runs the server; the origin is one.
+      vapidSubject:
+        e.VAPID_SUBJECT ??
+        (publicOrigin.startsWith('https:') ? publicOrigin : 'mailto:webmaster@localhost.invalid'),
+      allowHttpLoopback: e.PUSH_ALLOW_HTTP_LOOPBACK,
     },
   };
 }

@@ -5,6 +5,10 @@ import { AuthService } from '../domain/auth.js';
 import { SendLimiter } from '../domain/send-limit.js';
 import { PhotoService } from '../domain/photos.js';
 import { rateCellsFor } from '../bus/rate-cells.js';
+import { presenceFor, type PresenceStore } from '../bus/presence-store.js';
+import { pushProcessor } from '../domain/notifications/push-processor.js';
+import { PushSubscriptions } from '../domain/notifications/push-subscriptions.js';
+import { webPushSender, type VapidKeys } from '../domain/notifications/web-push-sender.js';
 import { AuditWriter } from '../domain/audit-writer.js';
 import { loadCheckpointSigner, type CheckpointSigner } from '../domain/audit/checkpoint.js';
 import { AccessDenials } from '../domain/audit/denied.js';
@@ -64,6 +68,9 @@ export interface Services {
   attachments: AttachmentService;
   /** Where attachment bytes live (STORAGE_URL). */
   blobs: BlobStorage;
+  /** Live connections per user across processes: the gateway counts, push asks. */
+  presence: PresenceStore;
+  push: { subscriptions: PushSubscriptions; vapidPublicKey: string };
 }
 
 export function buildServices(opts: {
@@ -78,9 +85,22 @@ export function buildServices(opts: {
   outbox?: Partial<OutboxSettings> | undefined;
   outboxObserver?: OutboxObserver | undefined;
   telemetry?: Telemetry;
+  vapid: VapidKeys;
 }): Services {
   const store = Store.from(opts.database);
-  const registry = new ProcessorRegistry([liveWakeups(opts.bus), ...(opts.processors ?? [])]);
+  const presence = presenceFor(opts.bus, { log: opts.log });
+  const registry = new ProcessorRegistry([
+    liveWakeups(opts.bus),
+    pushProcessor({
+      deps: { store, clock: opts.clock, log: opts.log },
+      sender: webPushSender(opts.vapid),
+      liveConnections: (ids) => presence.counts(ids),
+      // Until notification preferences exist, a subscribed device is the user's choice.
+      pushWanted: () => Promise.resolve(true),
+      practiceName: opts.config.practiceName,
+    }),
+    ...(opts.processors ?? []),
+  ]);
   const readAudit = new AuditWriter(store);
   const deps: Deps = {
     store,
@@ -148,6 +168,13 @@ export function buildServices(opts: {
     auditSigner,
     auditIntegrity: new AuditIntegrityService(deps, auditSigner),
     blobs,
+    presence,
+    push: {
+      subscriptions: new PushSubscriptions(deps, {
+        allowHttpLoopback: opts.config.push.allowHttpLoopback,
+      }),
+      vapidPublicKey: opts.vapid.publicKey,
+    },
     attachments: new AttachmentService(deps, blobs, keys, {
       maxBytes: opts.config.attachments.maxBytes,
       dailyBytes: opts.config.attachments.dailyBytes,

@@ -21,6 +21,8 @@ export interface DB {
   event_deliveries: EventDeliveriesTable;
   attachments: AttachmentsTable;
   attachment_chunks: AttachmentChunksTable;
+  push_subscriptions: PushSubscriptionsTable;
+  push_keys: PushKeysTable;
 }
 
 export interface UsersTable {
@@ -198,3 +200,24 @@ export type AppointmentRow = Selectable<AppointmentsTable>;
 export type RoomRow = Selectable<RoomsTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type RoomMemberRow = Selectable<RoomMembersTable>;
+
+/** A browser that takes Web Push for its user: where to send, and the keys to encrypt for it. */
+export interface PushSubscriptionsTable {
+  endpoint: string;
+  user_id: string;
+  session_id_hash: string | null;
+  p256dh: string;
+  auth: string;
+  created_at: number;
+  last_success_at: number | null;
+}
+
+/** The server's VAPID key pair (id `vapid`), when the configuration gives none. */
+export interface PushKeysTable {
+  id: string;
+  public_key: string;
+  private_key: string;
+  created_at: number;
+}
+
+export type PushSubscriptionRow = Selectable<PushSubscriptionsTable>;

@@ -11,6 +11,7 @@ import { MessageRepository } from './message-repository.js';
 import { FileRepository } from './file-repository.js';
 import { EventRepository } from './event-repository.js';
 import { AttachmentRepository } from './attachment-repository.js';
+import { PushRepository } from './push-repository.js';
 import { ScopedStore, type Caller } from './scoped.js';
 
 /** Every repository, unscoped: for privileged work that names itself by calling `store.system()`. */
@@ -25,6 +26,7 @@ export interface SystemStore {
   readonly files: FileRepository;
   readonly attachments: AttachmentRepository;
   readonly events: EventRepository;
+  readonly push: PushRepository;
 }
 
 /**
@@ -41,6 +43,8 @@ export class Store {
   readonly rateLimits: RateLimitRepository;
   /** The outbox: domain events and their deliveries to processors. */
   readonly events: EventRepository;
+  /** Web Push subscriptions and the VAPID key pair: no health information. */
+  readonly push: PushRepository;
   readonly #appointments: AppointmentRepository;
   readonly #rooms: RoomRepository;
   readonly #messages: MessageRepository;
@@ -61,6 +65,7 @@ export class Store {
     this.#files = new FileRepository(db);
     this.events = new EventRepository(db);
     this.#attachments = new AttachmentRepository(db);
+    this.push = new PushRepository(db);
   }
 
   /** The store as this caller may see it. */
@@ -84,6 +89,7 @@ export class Store {
       files: this.#files,
       attachments: this.#attachments,
       events: this.events,
+      push: this.push,
     };
   }
 
@@ -111,6 +117,7 @@ export class Store {
         'room_members',
         'rooms',
         'appointments',
+        'push_subscriptions',
         'sessions',
         'rate_limits',
       ] as const) {

@@ -6,6 +6,7 @@ import { roomLifecycle } from './0003-room-lifecycle.js';
 import { auditChain } from './0004-audit-chain.js';
 import { outbox } from './0005-outbox.js';
 import { attachments } from './0006-attachments.js';
+import { push } from './0008-push.js';
 
 /**
  * Migrations are code, listed here in order, so they run the same from `tsx` and from
@@ -20,6 +21,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0004-audit-chain': auditChain(dialect),
     '0005-outbox': outbox(dialect),
     '0006-attachments': attachments(dialect),
+    '0008-push': push,
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

@@ -15,6 +15,9 @@ const sessionResponse = z.object({
     .number()
     .int()
     .describe('the session ends after this long without a request; clients warn before it'),
+  vapidPublicKey: z
+    .string()
+    .describe("the server's VAPID public key (base64url), for PushManager.subscribe"),
 });
 
 export const authRoutes =
@@ -50,6 +53,7 @@ export const authRoutes =
           user: presentUser(result.user),
           csrfToken: result.session.csrf_token,
           idleTimeoutSeconds: Math.floor(config.sessionIdleMs / 1000),
+          vapidPublicKey: services.push.vapidPublicKey,
         };
       },
     );
@@ -87,6 +91,7 @@ export const authRoutes =
           user: presentUser(a.user),
           csrfToken: a.session.csrf_token,
           idleTimeoutSeconds: Math.floor(config.sessionIdleMs / 1000),
+          vapidPublicKey: services.push.vapidPublicKey,
         };
       },
     );
