@@ -16,6 +16,14 @@ export default defineConfig({
     sourcemap: false,
     // The CSP forbids inline scripts and styles, so nothing may be inlined as a data: URL module.
     assetsInlineLimit: 0,
+    rollupOptions: {
+      // The service worker is its own entry at a fixed address (/sw.js): a worker's scope is
+      // its path, and a hashed name would register a new worker at every release.
+      input: { index: `${root}/index.html`, sw: `${root}/sw.ts` },
+      output: {
+        entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js'),
+      },
+    },
   },
   server: {
     proxy: {
