@@ -1,11 +1,6 @@
 import { useEffect, useState } from 'react';
 import { ApiError } from '../lib/api.js';
-import {
-  currentPushSubscription,
-  disablePush,
-  enablePush,
-  pushSupported,
-} from '../lib/push.js';
+import { currentPushSubscription, disablePush, enablePush, pushSupported } from '../lib/push.js';
 
 type State = 'checking' | 'unsupported' | 'denied' | 'off' | 'on' | 'working';
 
