@@ -45,6 +45,7 @@ import { expiredSessionSweep, JobScheduler, unattachedUploadSweep } from './jobs
 import { createMetrics, startMetricsServer } from './metrics.js';
 import { attachmentsRoutes } from './http/attachments/attachments.routes.js';
 import { pushRoutes } from './http/push/push.routes.js';
+import { notificationsRoutes } from './http/notifications/notifications.routes.js';
 
 export interface AppOptions {
   config: Config;
@@ -227,6 +228,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(roomsRoutes(services));
   await app.register(attachmentsRoutes(services));
   await app.register(pushRoutes(services));
+  await app.register(notificationsRoutes(services));
   const gateway = new Gateway(services, { ...defaultGatewayOptions, ...opts.gateway });
   await registerWebsocketPlugin(app);
   await app.register(realtimeRoutes(services, gateway));

@@ -104,7 +104,6 @@ const envSchema = z.object({
       message: 'must be comma-separated base64 keys of 32 bytes',
     })
     .optional(),
-  PRACTICE_NAME: z.string().trim().min(1).max(100).default('carechat'),
   VAPID_PUBLIC_KEY: z
     .string()
     .refine((v) => isBase64Url(v, 65), {
@@ -124,6 +123,24 @@ const envSchema = z.object({
     })
     .optional(),
   PUSH_ALLOW_HTTP_LOOPBACK: bool.default(false),
+  PRACTICE_NAME: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100, 'must be at most 100 characters')
+    .refine((v) => !/[\r\n<>]/.test(v), { message: 'must be one line without < or >' })
+    .default('your practice'),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/.+/, 'must be smtp://… or smtps://…')
+    .optional(),
+  MAIL_FROM: z
+    .string()
+    .max(200)
+    .refine((v) => !/[\r\n]/.test(v) && /@[^@\s>]+>?$/.test(v), {
+      message: 'must be an address such as "Practice <noreply@example.org>"',
+    })
+    .optional(),
 });
 
 function isBase64Url(v: string, bytes: number): boolean {
@@ -136,6 +153,7 @@ function isDataKey(v: string): boolean {
 
 /** Variables whose values must never be echoed, even in an error message. */
 const SECRET_VARIABLES = new Set([
+  'SMTP_URL',
   'DEMO_PASSWORD',
   'AUDIT_SIGNING_KEY',
   'DATA_KEY',
@@ -191,8 +209,6 @@ export type Config = {
     dataKey: Buffer | undefined;
     previousDataKeys: Buffer[];
   };
-  /** Shown in notifications instead of anything about the message. */
-  practiceName: string;
   push: {
     /** Both or neither; unset: a pair generated on first start and kept in the store. */
     vapidPublicKey: string | undefined;
@@ -200,6 +216,13 @@ export type Config = {
     vapidSubject: string;
     /** Accept http://127.0.0.1 endpoints (tests run their push service there). */
     allowHttpLoopback: boolean;
+  };
+  /** Named in notifications ("a new secure message from …"); never anything else about it. */
+  practiceName: string;
+  mail: {
+    /** Unset: no e-mail notifications. */
+    smtpUrl: string | undefined;
+    from: string;
   };
 };
 
@@ -276,6 +299,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         e.VAPID_SUBJECT ??
         (publicOrigin.startsWith('https:') ? publicOrigin : 'mailto:webmaster@localhost.invalid'),
       allowHttpLoopback: e.PUSH_ALLOW_HTTP_LOOPBACK,
+    },
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM ?? `carechat <noreply@${new URL(publicOrigin).hostname}>`,
     },
   };
 }

@@ -38,6 +38,10 @@ import { Store } from '../store/store.js';
 import { AttachmentService } from '../domain/attachments/attachments.js';
 import { KeyRing } from '../domain/attachments/file-crypto.js';
 import { openBlobStorage, type BlobStorage } from '../store/blob-storage.js';
+import {
+  notificationPreferences,
+  NotificationPreferencesService,
+} from '../domain/notifications/preferences.js';
 import type { Config } from './config.js';
 
 /** The server's parts, built once and handed to routes and the real-time gateway. */
@@ -71,6 +75,7 @@ export interface Services {
   /** Live connections per user across processes: the gateway counts, push asks. */
   presence: PresenceStore;
   push: { subscriptions: PushSubscriptions; vapidPublicKey: string };
+  notifications: { preferences: NotificationPreferencesService };
 }
 
 export function buildServices(opts: {
@@ -95,8 +100,7 @@ export function buildServices(opts: {
       deps: { store, clock: opts.clock, log: opts.log },
       sender: webPushSender(opts.vapid),
       liveConnections: (ids) => presence.counts(ids),
-      // Until notification preferences exist, a subscribed device is the user's choice.
-      pushWanted: () => Promise.resolve(true),
+      pushWanted: async (userId) => (await notificationPreferences(store, userId)).push,
       practiceName: opts.config.practiceName,
     }),
     ...(opts.processors ?? []),
@@ -175,6 +179,7 @@ export function buildServices(opts: {
       }),
       vapidPublicKey: opts.vapid.publicKey,
     },
+    notifications: { preferences: new NotificationPreferencesService(deps) },
     attachments: new AttachmentService(deps, blobs, keys, {
       maxBytes: opts.config.attachments.maxBytes,
       dailyBytes: opts.config.attachments.dailyBytes,

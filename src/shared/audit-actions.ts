@@ -41,6 +41,9 @@ export const AUDIT_ACTIONS = [
   // Outbox (the admin's retries of events)
   'outbox.retry',
   'outbox.retry_dead',
+  // Notifications (the user's own choices; an unsubscribe link from an e-mail)
+  'notification.preferences_update',
+  'notification.unsubscribe',
   // The trail itself
   'audit.read',
   'audit.export',

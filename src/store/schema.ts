@@ -23,6 +23,8 @@ export interface DB {
   attachment_chunks: AttachmentChunksTable;
   push_subscriptions: PushSubscriptionsTable;
   push_keys: PushKeysTable;
+  notification_preferences: NotificationPreferencesTable;
+  notification_state: NotificationStateTable;
 }
 
 export interface UsersTable {
@@ -221,3 +223,25 @@ export interface PushKeysTable {
 }
 
 export type PushSubscriptionRow = Selectable<PushSubscriptionsTable>;
+export type EmailPreference = 'off' | 'offline';
+
+/** A user's notification choices (no row: the defaults). `push` is 0 or 1. */
+export interface NotificationPreferencesTable {
+  user_id: string;
+  email: Generated<EmailPreference>;
+  quiet_minutes: Generated<number>;
+  push: Generated<number>;
+  unsubscribe_key: string | null;
+  updated_at: number;
+}
+
+/** Per room and recipient: the last notification e-mail about that room, and its reminder. */
+export interface NotificationStateTable {
+  room_id: string;
+  user_id: string;
+  mailed_at: number | null;
+  mailed_seq: Generated<number>;
+  mail_event_id: string | null;
+  reminded_at: number | null;
+  updated_at: number;
+}

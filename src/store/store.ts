@@ -12,6 +12,7 @@ import { FileRepository } from './file-repository.js';
 import { EventRepository } from './event-repository.js';
 import { AttachmentRepository } from './attachment-repository.js';
 import { PushRepository } from './push-repository.js';
+import { NotificationRepository } from './notification-repository.js';
 import { ScopedStore, type Caller } from './scoped.js';
 
 /** Every repository, unscoped: for privileged work that names itself by calling `store.system()`. */
@@ -27,6 +28,7 @@ export interface SystemStore {
   readonly attachments: AttachmentRepository;
   readonly events: EventRepository;
   readonly push: PushRepository;
+  readonly notifications: NotificationRepository;
 }
 
 /**
@@ -45,6 +47,8 @@ export class Store {
   readonly events: EventRepository;
   /** Web Push subscriptions and the VAPID key pair: no health information. */
   readonly push: PushRepository;
+  /** Notification preferences and what the last e-mail about a room covered (no content). */
+  readonly notifications: NotificationRepository;
   readonly #appointments: AppointmentRepository;
   readonly #rooms: RoomRepository;
   readonly #messages: MessageRepository;
@@ -64,6 +68,7 @@ export class Store {
     this.#messages = new MessageRepository(db);
     this.#files = new FileRepository(db);
     this.events = new EventRepository(db);
+    this.notifications = new NotificationRepository(db);
     this.#attachments = new AttachmentRepository(db);
     this.push = new PushRepository(db);
   }
@@ -90,6 +95,7 @@ export class Store {
       attachments: this.#attachments,
       events: this.events,
       push: this.push,
+      notifications: this.notifications,
     };
   }
 
@@ -111,6 +117,8 @@ export class Store {
       for (const table of [
         'event_deliveries',
         'events',
+        'notification_state',
+        'notification_preferences',
         'attachment_chunks',
         'attachments',
         'messages',

@@ -8,6 +8,7 @@ import { AppointmentsPage } from './pages/appointments.js';
 import { ChatList } from './pages/chat-list.js';
 import { ChatRoom } from './pages/chat-room.js';
 import { LoginPage } from './pages/login.js';
+import { NotificationSettings } from './pages/notification-settings.js';
 import { PatientDashboard } from './pages/patient-dashboard.js';
 import { PractitionerDashboard } from './pages/practitioner-dashboard.js';
 import { RequestAppointment } from './pages/request-appointment.js';
@@ -118,6 +119,14 @@ export function App() {
               element={
                 <For roles={['patient']}>
                   <RequestAppointment />
+                </For>
+              }
+            />
+            <Route
+              path="settings/notifications"
+              element={
+                <For roles={people}>
+                  <NotificationSettings />
                 </For>
               }
             />

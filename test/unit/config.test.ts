@@ -72,10 +72,12 @@ describe('loadConfig', () => {
       STORAGE_URL: 's3://bucket?endpoint=https://s3.internal',
       DATA_KEY: Buffer.alloc(32, 1).toString('base64'),
       DATA_KEY_PREVIOUS: `${Buffer.alloc(32, 2).toString('base64')}, ${Buffer.alloc(32, 3).toString('base64')}`,
-      PRACTICE_NAME: 'Riverside Family Practice',
       VAPID_PUBLIC_KEY: vapid.publicKey,
       VAPID_PRIVATE_KEY: vapid.privateKey,
       VAPID_SUBJECT: 'mailto:it@riverside.example',
+      PRACTICE_NAME: 'Riverside Clinic',
+      SMTP_URL: 'smtp://mailer:secret@mail.internal:587',
+      MAIL_FROM: 'Riverside Clinic <noreply@riverside.example>',
     });
     expect(c).toEqual({
       port: 8080,
@@ -113,12 +115,16 @@ describe('loadConfig', () => {
         dataKey: Buffer.alloc(32, 1),
         previousDataKeys: [Buffer.alloc(32, 2), Buffer.alloc(32, 3)],
       },
-      practiceName: 'Riverside Family Practice',
       push: {
         vapidPublicKey: vapid.publicKey,
         vapidPrivateKey: vapid.privateKey,
         vapidSubject: 'mailto:it@riverside.example',
         allowHttpLoopback: false,
+      },
+      practiceName: 'Riverside Clinic',
+      mail: {
+        smtpUrl: 'smtp://mailer:secret@mail.internal:587',
+        from: 'Riverside Clinic <noreply@riverside.example>',
       },
     });
   });
@@ -183,6 +189,9 @@ describe('loadConfig', () => {
     [{ OUTBOX_RETENTION_HOURS: 'a day' }, 'OUTBOX_RETENTION_HOURS must be a number of hours'],
     [{ SEND_LIMIT_PER_SECOND: '0' }, 'SEND_LIMIT_PER_SECOND must be at least 1'],
     [{ SEND_LIMIT_BURST: 'lots' }, 'SEND_LIMIT_BURST must be a number of messages'],
+    [{ SMTP_URL: 'mail.example.org:25' }, 'SMTP_URL must be smtp://… or smtps://…'],
+    [{ MAIL_FROM: 'nobody' }, 'MAIL_FROM must be an address'],
+    [{ PRACTICE_NAME: 'A <b>clinic</b>' }, 'PRACTICE_NAME must be one line without < or >'],
     [
       { DATABASE_URL: 'postgres://db/carechat?schema=Practice-1' },
       'DATABASE_URL must name its ?schema= in lower-case letters, digits and _',

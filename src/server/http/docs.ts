@@ -38,6 +38,7 @@ const tags = [
   { name: 'messages', description: 'Message history, sending and read marks' },
   { name: 'dashboard', description: 'What the start page shows' },
   { name: 'files', description: 'Profile photos' },
+  { name: 'notifications', description: 'Notification preferences and e-mail unsubscribe links' },
   {
     name: 'attachments',
     description: 'Photos and PDFs in a conversation: upload, download, thumbnail',

@@ -20,6 +20,11 @@ declare module 'fastify' {
      * which must work for a browser that still holds an older session cookie.
      */
     csrfExempt?: boolean;
+    /**
+     * Authorized by a signature in its URL (an e-mail's one-click unsubscribe): no Origin
+     * check and no CSRF token, since a mail provider's POST carries neither.
+     */
+    signedLink?: boolean;
   }
   interface FastifyRequest {
     auth: Authenticated | null;
@@ -142,7 +147,12 @@ export function registerSecurity(app: FastifyInstance, config: Config, auth: Aut
 
     // Read per request: with PORT=0 the public origin is only known after listen.
     const allowedOrigins = new Set([config.publicOrigin]);
-    if (!SAFE_METHODS.has(request.method) && !originAllowed(request, allowedOrigins)) {
+    const signedLink = request.routeOptions.config.signedLink === true;
+    if (
+      !SAFE_METHODS.has(request.method) &&
+      !signedLink &&
+      !originAllowed(request, allowedOrigins)
+    ) {
       throw new AppError('origin_refused', 'This request came from another site and was refused');
     }
 
@@ -155,7 +165,12 @@ export function registerSecurity(app: FastifyInstance, config: Config, auth: Aut
     const isPublic = routeConfig.public === true || request.is404;
     if (!isPublic && !request.auth) throw new AppError('unauthenticated', 'Please sign in');
 
-    if (!SAFE_METHODS.has(request.method) && request.auth && routeConfig.csrfExempt !== true) {
+    if (
+      !SAFE_METHODS.has(request.method) &&
+      request.auth &&
+      routeConfig.csrfExempt !== true &&
+      !signedLink
+    ) {
       const sent = request.headers['x-csrf-token'];
       if (typeof sent !== 'string' || !tokensEqual(sent, request.auth.session.csrf_token)) {
         throw new AppError(

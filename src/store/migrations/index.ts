@@ -6,6 +6,7 @@ import { roomLifecycle } from './0003-room-lifecycle.js';
 import { auditChain } from './0004-audit-chain.js';
 import { outbox } from './0005-outbox.js';
 import { attachments } from './0006-attachments.js';
+import { notifications } from './0007-notifications.js';
 import { push } from './0008-push.js';
 
 /**
@@ -21,6 +22,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0004-audit-chain': auditChain(dialect),
     '0005-outbox': outbox(dialect),
     '0006-attachments': attachments(dialect),
+    '0007-notifications': notifications,
     '0008-push': push,
   };
   return { getMigrations: () => Promise.resolve(all) };

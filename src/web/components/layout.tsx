@@ -21,12 +21,14 @@ function navFor(role: Role): NavItem[] {
         { to: '/patient-dashboard', label: 'Dashboard', end: true },
         { to: '/chat', label: 'Messages', unread: true },
         { to: '/appointments', label: 'Appointments' },
+        { to: '/settings/notifications', label: 'Notifications' },
       ];
     case 'practitioner':
       return [
         { to: '/practitioner-dashboard', label: 'Dashboard', end: true },
         { to: '/chat', label: 'Messages', unread: true },
         { to: '/appointments', label: 'Appointments' },
+        { to: '/settings/notifications', label: 'Notifications' },
       ];
     case 'admin':
       return [
