@@ -194,6 +194,57 @@ describe('the installable app and Web Push', () => {
       .toEqual([{ title: 'New secure message', body: PRACTICE, tag: `room-${practice.roomId}` }]);
   });
 
+  it('turns notifications on and off for this device from the settings page', async () => {
+    const practice = await buildPractice(server.app, {
+      patient: 'Lena Park',
+      practitioner: 'Ivan Petrov',
+    });
+    const context = await openContext();
+    await context.grantPermissions(['notifications'], { origin: server.origin });
+    // Headless Chromium has no push service to subscribe at: its PushManager hands out a
+    // subscription made at the test's push service instead. Everything after that is real.
+    const sub = await pushService.subscribe(server.app.services.push.vapidPublicKey);
+    await context.addInitScript(
+      (s: { endpoint: string; keys: object }) => {
+        let current: object | null = null;
+        const fake = {
+          endpoint: s.endpoint,
+          options: { applicationServerKey: null, userVisibleOnly: true },
+          toJSON: () => ({ endpoint: s.endpoint, expirationTime: null, keys: s.keys }),
+          unsubscribe: () => {
+            current = null;
+            return Promise.resolve(true);
+          },
+        };
+        PushManager.prototype.subscribe = function () {
+          current = fake;
+          return Promise.resolve(fake as unknown as PushSubscription);
+        };
+        PushManager.prototype.getSubscription = function () {
+          return Promise.resolve(current as PushSubscription | null);
+        };
+      },
+      { endpoint: sub.endpoint, keys: sub.keys },
+    );
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await signIn(page, practice.patient.email, TEST_PASSWORD);
+    await page.goto('/settings/notifications');
+    const device = page.getByRole('region', { name: 'This device' });
+    await device.getByRole('button', { name: 'Enable notifications on this device' }).click();
+    await device.getByRole('button', { name: 'Turn off on this device' }).waitFor();
+    const stored = async () =>
+      (await server.app.services.store.push.forUser(practice.patient.id)).map((r) => r.endpoint);
+    expect(await stored()).toEqual([sub.endpoint]);
+
+    await device.getByRole('button', { name: 'Turn off on this device' }).click();
+    await device.getByRole('button', { name: 'Enable notifications on this device' }).waitFor();
+    expect(await stored()).toEqual([]);
+    // Nothing about the subscription is kept in the page's storage.
+    expect(await page.evaluate(() => localStorage.length + sessionStorage.length)).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
   it('says "You are offline" when a page cannot be reached', async () => {
     const practice = await buildPractice(server.app, {
       patient: 'Tomas Lind',

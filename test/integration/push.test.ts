@@ -180,6 +180,31 @@ describe('Web Push', () => {
     expect(await pushService.received(practitionerSub.clientHash)).toEqual([]);
   });
 
+  it('sends nothing while the user has turned push off in their preferences', async () => {
+    const t = await start();
+    const c = await buildAcceptedAppointment(t);
+    const sub = await subscribe(c.patientClient);
+    const off = await c.patientClient.request('PUT', '/api/me/notifications', {
+      email: 'offline',
+      quietMinutes: 10,
+      push: false,
+    });
+    expect(off.statusCode, off.body).toBe(200);
+    await send(c.practitionerClient, c.roomId, 'Please book a follow-up');
+    await dispatch(t);
+    expect(await pushService.received(sub.clientHash)).toEqual([]);
+
+    const on = await c.patientClient.request('PUT', '/api/me/notifications', {
+      email: 'offline',
+      quietMinutes: 10,
+      push: true,
+    });
+    expect(on.statusCode, on.body).toBe(200);
+    await send(c.practitionerClient, c.roomId, 'Any day next week');
+    await dispatch(t);
+    expect(await pushService.received(sub.clientHash)).toHaveLength(1);
+  });
+
   it('forgets a subscription the push service answers 410 for, and one turned off or signed out', async () => {
     const t = await start();
     const c = await buildAcceptedAppointment(t);

@@ -19,6 +19,7 @@ export const WEB_PAGES = [
   '/admin',
   '/admin/*',
   '/account',
+  '/settings/*',
 ];
 
 /** Files at fixed addresses outside the hashed assets, with their types. */
