@@ -192,6 +192,27 @@ describe('the installable app and Web Push', () => {
         { timeout: 10_000 },
       )
       .toEqual([{ title: 'New secure message', body: PRACTICE, tag: `room-${practice.roomId}` }]);
+
+    // Read in the app: the worker closes the notification, and a late push for that message
+    // (here: the same one again) shows nothing.
+    const room = await context.newPage();
+    await room.goto(`/chat/room/${practice.roomId}/`);
+    await room.getByText('Your ECG shows atrial fibrillation').waitFor();
+    const shown = () =>
+      worker!.evaluate(async () => {
+        const reg = (globalThis as unknown as { registration: ServiceWorkerRegistration })
+          .registration;
+        return (await reg.getNotifications()).length;
+      });
+    await expect.poll(shown, { timeout: 10_000 }).toBe(0);
+    await room.close();
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: server.origin,
+      registrationId: await registration,
+      data: plaintext!,
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await shown()).toBe(0);
   });
 
   it('turns notifications on and off for this device from the settings page', async () => {
