@@ -123,6 +123,15 @@ const envSchema = z.object({
     })
     .optional(),
   PUSH_ALLOW_HTTP_LOOPBACK: bool.default(false),
+  PUSH_SERVICE_HOSTS: z
+    .string()
+    .refine(
+      (v) => v.trim() === '*' || v.split(',').every((h) => /^\.?[a-z0-9.-]+$/i.test(h.trim())),
+      {
+        message: 'must be * or comma-separated host names (.example.com takes its subdomains)',
+      },
+    )
+    .optional(),
   PRACTICE_NAME: z
     .string()
     .trim()
@@ -216,6 +225,8 @@ export type Config = {
     vapidSubject: string;
     /** Accept http://127.0.0.1 endpoints (tests run their push service there). */
     allowHttpLoopback: boolean;
+    /** Push service hosts subscriptions may point at; undefined: the browsers' known ones. */
+    serviceHosts: readonly string[] | '*' | undefined;
   };
   /** Named in notifications ("a new secure message from …"); never anything else about it. */
   practiceName: string;
@@ -299,6 +310,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         e.VAPID_SUBJECT ??
         (publicOrigin.startsWith('https:') ? publicOrigin : 'mailto:webmaster@localhost.invalid'),
       allowHttpLoopback: e.PUSH_ALLOW_HTTP_LOOPBACK,
+      serviceHosts:
+        e.PUSH_SERVICE_HOSTS === undefined
+          ? undefined
+          : e.PUSH_SERVICE_HOSTS.trim() === '*'
+            ? '*'
+            : e.PUSH_SERVICE_HOSTS.split(',')
+                .map((h) => h.trim().toLowerCase())
+                .filter(Boolean),
     },
     mail: {
       smtpUrl: e.SMTP_URL,

@@ -7,7 +7,10 @@ import { PhotoService } from '../domain/photos.js';
 import { rateCellsFor } from '../bus/rate-cells.js';
 import { presenceFor, type PresenceStore } from '../bus/presence-store.js';
 import { pushProcessor } from '../domain/notifications/push-processor.js';
-import { PushSubscriptions } from '../domain/notifications/push-subscriptions.js';
+import {
+  KNOWN_PUSH_SERVICES,
+  PushSubscriptions,
+} from '../domain/notifications/push-subscriptions.js';
 import { webPushSender, type VapidKeys } from '../domain/notifications/web-push-sender.js';
 import { AuditWriter } from '../domain/audit-writer.js';
 import { loadCheckpointSigner, type CheckpointSigner } from '../domain/audit/checkpoint.js';
@@ -176,6 +179,7 @@ export function buildServices(opts: {
     push: {
       subscriptions: new PushSubscriptions(deps, {
         allowHttpLoopback: opts.config.push.allowHttpLoopback,
+        serviceHosts: opts.config.push.serviceHosts ?? KNOWN_PUSH_SERVICES,
       }),
       vapidPublicKey: opts.vapid.publicKey,
     },

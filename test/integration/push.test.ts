@@ -91,13 +91,15 @@ describe('Web Push', () => {
     };
     const bad = [
       { endpoint: 'http://127.0.0.1:9/notify/x', keys }, // loopback only when configured
-      { endpoint: 'http://push.example.com/x', keys },
+      { endpoint: 'http://fcm.googleapis.com/fcm/send/x', keys },
+      { endpoint: 'https://intranet.example.com/admin', keys }, // not a push service
+      { endpoint: 'https://fcm.googleapis.com.evil.example/x', keys },
       { endpoint: 'file:///etc/passwd', keys },
-      { endpoint: 'https://user:pw@push.example.com/x', keys },
+      { endpoint: 'https://user:pw@fcm.googleapis.com/fcm/send/x', keys },
       { endpoint: 'not a url', keys },
-      { endpoint: 'https://push.example.com/x', keys: { ...keys, p256dh: 'AAAA' } },
-      { endpoint: 'https://push.example.com/x', keys: { ...keys, auth: 'not base64!' } },
-      { endpoint: 'https://push.example.com/x' },
+      { endpoint: 'https://fcm.googleapis.com/fcm/send/x', keys: { ...keys, p256dh: 'AAAA' } },
+      { endpoint: 'https://fcm.googleapis.com/fcm/send/x', keys: { ...keys, auth: 'not base64!' } },
+      { endpoint: 'https://fcm.googleapis.com/fcm/send/x' },
     ];
     for (const body of bad) {
       const res = await client.post('/api/me/push-subscriptions', body);
@@ -107,11 +109,11 @@ describe('Web Push', () => {
     }
     expect(await storedEndpoints(t, patient.id)).toEqual([]);
     const ok = await client.post('/api/me/push-subscriptions', {
-      endpoint: 'https://push.example.com/x',
+      endpoint: 'https://fcm.googleapis.com/fcm/send/x',
       keys,
     });
     expect(ok.statusCode, ok.body).toBe(204);
-    expect(await storedEndpoints(t, patient.id)).toEqual(['https://push.example.com/x']);
+    expect(await storedEndpoints(t, patient.id)).toEqual(['https://fcm.googleapis.com/fcm/send/x']);
   });
 
   it('pushes an encrypted payload with no health information to an offline recipient', async () => {

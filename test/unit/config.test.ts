@@ -75,6 +75,7 @@ describe('loadConfig', () => {
       VAPID_PUBLIC_KEY: vapid.publicKey,
       VAPID_PRIVATE_KEY: vapid.privateKey,
       VAPID_SUBJECT: 'mailto:it@riverside.example',
+      PUSH_SERVICE_HOSTS: 'push.example.org, .Notify.example.net',
       PRACTICE_NAME: 'Riverside Clinic',
       SMTP_URL: 'smtp://mailer:secret@mail.internal:587',
       MAIL_FROM: 'Riverside Clinic <noreply@riverside.example>',
@@ -120,6 +121,7 @@ describe('loadConfig', () => {
         vapidPrivateKey: vapid.privateKey,
         vapidSubject: 'mailto:it@riverside.example',
         allowHttpLoopback: false,
+        serviceHosts: ['push.example.org', '.notify.example.net'],
       },
       practiceName: 'Riverside Clinic',
       mail: {

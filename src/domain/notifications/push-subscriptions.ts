@@ -11,14 +11,31 @@ export interface BrowserSubscription {
 export interface PushSubscriptionRules {
   /** Tests run a push service on 127.0.0.1 over plain HTTP; production never may. */
   allowHttpLoopback: boolean;
+  /** Hosts of push services (`.example.com` also takes its subdomains), or `*` for any. */
+  serviceHosts: readonly string[] | '*';
+}
+
+/** Where the browsers people use keep their push services (Chrome and its kin, Firefox, Edge, Safari). */
+export const KNOWN_PUSH_SERVICES: readonly string[] = [
+  'fcm.googleapis.com',
+  'android.googleapis.com',
+  'updates.push.services.mozilla.com',
+  '.notify.windows.com',
+  '.push.apple.com',
+];
+
+function knownService(host: string, hosts: readonly string[] | '*'): boolean {
+  if (hosts === '*') return true;
+  return hosts.some((h) => (h.startsWith('.') ? host.endsWith(h) : host === h));
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /**
- * Where we may send: an https URL of a push service. Anything else (http, a file: URL,
- * credentials in the URL) is refused, because the server makes this request on its own
- * and must not be turned into a client for addresses a browser never handed it.
+ * Where we may send: an https URL of a known push service. Anything else (http, a file:
+ * URL, credentials in the URL, a host on the practice's own network) is refused, because
+ * the server makes this request on its own and must not be turned into a client for
+ * addresses no browser's push service would hand out.
  */
 function checkEndpoint(endpoint: string, rules: PushSubscriptionRules): void {
   let url: URL;
@@ -33,6 +50,8 @@ function checkEndpoint(endpoint: string, rules: PushSubscriptionRules): void {
     throw validationFailed('must be an https URL of a push service', 'endpoint');
   if (url.username || url.password)
     throw validationFailed('must not carry credentials', 'endpoint');
+  if (!httpLoopback && !knownService(url.hostname, rules.serviceHosts))
+    throw validationFailed('must be the address of a known push service', 'endpoint');
 }
 
 /** Base64url of exactly `bytes` bytes (and, for a public key, an uncompressed P-256 point). */
