@@ -9,6 +9,9 @@ export default defineConfig({
   root,
   base: '/',
   plugins: [react()],
+  // Names the service worker's cache after the build: each release is a new worker, whose
+  // activation drops the previous release's files.
+  define: { __BUILD_ID__: JSON.stringify(Date.now().toString(36)) },
   build: {
     outDir: fileURLToPath(new URL('./dist/web', import.meta.url)),
     emptyOutDir: true,

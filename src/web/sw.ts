@@ -49,8 +49,10 @@ interface WorkerScope {
 
 const sw = globalThis as unknown as WorkerScope;
 
-// A new release's files are new names (hashed); the version only changes what is precached.
-const CACHE = 'carechat-static-v1';
+// Set by Vite at build time. One cache per release: activating a new worker deletes the
+// caches of earlier ones, so superseded hashed files do not pile up.
+declare const __BUILD_ID__: string;
+const CACHE = `carechat-static-${__BUILD_ID__}`;
 const PRECACHE = [
   '/manifest.webmanifest',
   '/favicon.svg',
