@@ -46,6 +46,7 @@ import { createMetrics, startMetricsServer } from './metrics.js';
 import { attachmentsRoutes } from './http/attachments/attachments.routes.js';
 import { pushRoutes } from './http/push/push.routes.js';
 import { notificationsRoutes } from './http/notifications/notifications.routes.js';
+import { registerOfflineEmail } from './notifications.js';
 
 export interface AppOptions {
   config: Config;
@@ -230,6 +231,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(pushRoutes(services));
   await app.register(notificationsRoutes(services));
   const gateway = new Gateway(services, { ...defaultGatewayOptions, ...opts.gateway });
+  const mailer = registerOfflineEmail(services, (userId) => gateway.isOnline(userId));
   await registerWebsocketPlugin(app);
   await app.register(realtimeRoutes(services, gateway));
   await app.register(asyncApiRoutes(config));
@@ -295,6 +297,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await services.messages.deliveries.close();
       await bus.close();
       await services.blobs.close();
+      mailer?.close();
       if (!opts.database) await database.close();
     },
   };

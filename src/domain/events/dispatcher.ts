@@ -3,7 +3,7 @@ import type { Store } from '../../store/store.js';
 import type { DeliveryFailure } from '../../store/event-repository.js';
 import type { Clock } from '../clock.js';
 import type { DomainEvent } from './events.js';
-import type { ProcessorRegistry } from './processor.js';
+import { PermanentFailure, type ProcessorRegistry } from './processor.js';
 
 export interface OutboxSettings {
   /** Attempts before a delivery is dead (a processor may set its own). */
@@ -111,7 +111,7 @@ export class OutboxDispatcher {
           lags.push(clock.now() - d.created_at);
         } catch (err) {
           const attempts = d.attempts + 1;
-          const dead = attempts >= maxAttempts;
+          const dead = attempts >= maxAttempts || err instanceof PermanentFailure;
           const now = clock.now();
           failed.push({
             id: d.id,

@@ -36,6 +36,14 @@ export interface Deferred {
   deferUntil: number;
 }
 
+/**
+ * A failure that retrying cannot cure (an SMTP server's 5xx for an address): the delivery
+ * is dead at once, for the admin to see, instead of spending its remaining attempts.
+ */
+export class PermanentFailure extends Error {
+  override readonly name = 'PermanentFailure';
+}
+
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /** The processors of this process, by name, and which of them take each event type. */

@@ -90,6 +90,11 @@ export class Gateway {
     return this.hub.connectionCount;
   }
 
+  /** Whether the user has a live connection here or in another process. */
+  isOnline(userId: string): Promise<boolean> {
+    return this.presence.isOnline(userId);
+  }
+
   /**
    * Registers a connection. `resume` given: replay after those cursors now (SSE with
    * Last-Event-ID); otherwise wait briefly for the client's own `resume` frame.

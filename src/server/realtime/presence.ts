@@ -67,6 +67,12 @@ export class Presence {
     if (n) this.hub.emit(conn, { type: 'presence', userId, status: this.statusOf(userId) });
   }
 
+  /** Whether the user has a live connection in any process (for notifying the offline). */
+  async isOnline(userId: string): Promise<boolean> {
+    const [n] = (await this.counts.counts([userId])).values();
+    return (n ?? 0) > 0;
+  }
+
   /** Every process hears every presence change. */
   heard(e: Extract<BusEvent, { t: 'presence' }>): void {
     if (e.status === 'offline') this.known.delete(e.userId);
