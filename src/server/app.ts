@@ -20,6 +20,8 @@ import { outboxJobs } from '../domain/events/outbox-jobs.js';
 import type { Processor } from '../domain/events/processor.js';
 import { OWASP_SCRYPT, type ScryptParams } from '../domain/passwords.js';
 import { migrateToLatest, openDatabase, type Database } from '../store/database.js';
+import { Store } from '../store/store.js';
+import { resolveVapidKeys } from '../domain/notifications/vapid.js';
 import type { Config } from './config.js';
 import { adminRoutes } from './http/admin/admin.routes.js';
 import { adminRoomsRoutes } from './http/admin/admin-rooms.routes.js';
@@ -42,6 +44,7 @@ import { buildServices, type Services } from './services.js';
 import { expiredSessionSweep, JobScheduler, unattachedUploadSweep } from './jobs.js';
 import { createMetrics, startMetricsServer } from './metrics.js';
 import { attachmentsRoutes } from './http/attachments/attachments.routes.js';
+import { pushRoutes } from './http/push/push.routes.js';
 import { notificationsRoutes } from './http/notifications/notifications.routes.js';
 import { registerOfflineEmail } from './notifications.js';
 
@@ -151,6 +154,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       dialect: database.dialect,
       log,
     }));
+  const clock = opts.clock ?? systemClock;
+  const vapid = await resolveVapidKeys(Store.from(database), clock, config.push);
   // Nothing is measured unless something will read it.
   const metrics = config.metricsPort === undefined ? undefined : createMetrics();
   const services = buildServices({
@@ -158,8 +163,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     config,
     database,
     bus,
-    clock: opts.clock ?? systemClock,
+    clock,
     log,
+    vapid,
     passwordParams: opts.passwordParams ?? OWASP_SCRYPT,
     processors: opts.processors,
     outbox: opts.outbox,
@@ -222,6 +228,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(appointmentsRoutes(services));
   await app.register(roomsRoutes(services));
   await app.register(attachmentsRoutes(services));
+  await app.register(pushRoutes(services));
   await app.register(notificationsRoutes(services));
   const gateway = new Gateway(services, { ...defaultGatewayOptions, ...opts.gateway });
   const mailer = registerOfflineEmail(services, (userId) => gateway.isOnline(userId));

@@ -114,6 +114,34 @@ const envSchema = z.object({
       message: 'must be comma-separated base64 keys of 32 bytes',
     })
     .optional(),
+  VAPID_PUBLIC_KEY: z
+    .string()
+    .refine((v) => isBase64Url(v, 65), {
+      message: 'must be a P-256 public key in base64url (npx web-push generate-vapid-keys)',
+    })
+    .optional(),
+  VAPID_PRIVATE_KEY: z
+    .string()
+    .refine((v) => isBase64Url(v, 32), {
+      message: 'must be a P-256 private key in base64url (npx web-push generate-vapid-keys)',
+    })
+    .optional(),
+  VAPID_SUBJECT: z
+    .string()
+    .refine((v) => /^(https:\/\/[^/\s]+|mailto:[^@\s]+@[^@\s]+)/.test(v), {
+      message: 'must be an https: URL or a mailto: address',
+    })
+    .optional(),
+  PUSH_ALLOW_HTTP_LOOPBACK: bool.default(false),
+  PUSH_SERVICE_HOSTS: z
+    .string()
+    .refine(
+      (v) => v.trim() === '*' || v.split(',').every((h) => /^\.?[a-z0-9.-]+$/i.test(h.trim())),
+      {
+        message: 'must be * or comma-separated host names (.example.com takes its subdomains)',
+      },
+    )
+    .optional(),
   PRACTICE_NAME: z
     .string()
     .trim()
@@ -134,6 +162,10 @@ const envSchema = z.object({
     .optional(),
 });
 
+function isBase64Url(v: string, bytes: number): boolean {
+  return /^[A-Za-z0-9_-]+$/.test(v) && Buffer.from(v, 'base64url').length === bytes;
+}
+
 function isDataKey(v: string): boolean {
   return /^[A-Za-z0-9+/]{43}=$/.test(v) && Buffer.from(v, 'base64').length === 32;
 }
@@ -145,6 +177,7 @@ const SECRET_VARIABLES = new Set([
   'AUDIT_SIGNING_KEY',
   'DATA_KEY',
   'DATA_KEY_PREVIOUS',
+  'VAPID_PRIVATE_KEY',
 ]);
 
 /** The value as it may be shown: secrets hidden, credentials in URLs masked. */
@@ -197,6 +230,16 @@ export type Config = {
     dataKey: Buffer | undefined;
     previousDataKeys: Buffer[];
   };
+  push: {
+    /** Both or neither; unset: a pair generated on first start and kept in the store. */
+    vapidPublicKey: string | undefined;
+    vapidPrivateKey: string | undefined;
+    vapidSubject: string;
+    /** Accept http://127.0.0.1 endpoints (tests run their push service there). */
+    allowHttpLoopback: boolean;
+    /** Push service hosts subscriptions may point at; undefined: the browsers' known ones. */
+    serviceHosts: readonly string[] | '*' | undefined;
+  };
   /** Named in notifications ("a new secure message from …"); never anything else about it. */
   practiceName: string;
   mail: {
@@ -225,6 +268,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  if ((e.VAPID_PUBLIC_KEY === undefined) !== (e.VAPID_PRIVATE_KEY === undefined))
+    throw new ConfigError(
+      'Invalid configuration: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together',
+    );
   const publicOrigin =
     e.PUBLIC_ORIGIN ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`;
   // The point of a separate origin is that a file never runs in the app's: the same one is a mistake.
@@ -274,6 +321,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         .map((k) => Buffer.from(k, 'base64')),
     },
     practiceName: e.PRACTICE_NAME,
+    push: {
+      vapidPublicKey: e.VAPID_PUBLIC_KEY,
+      vapidPrivateKey: e.VAPID_PRIVATE_KEY,
+      // Push services want a way to reach whoever runs the server; the origin is one.
+      vapidSubject:
+        e.VAPID_SUBJECT ??
+        (publicOrigin.startsWith('https:') ? publicOrigin : 'mailto:webmaster@localhost.invalid'),
+      allowHttpLoopback: e.PUSH_ALLOW_HTTP_LOOPBACK,
+      serviceHosts:
+        e.PUSH_SERVICE_HOSTS === undefined
+          ? undefined
+          : e.PUSH_SERVICE_HOSTS.trim() === '*'
+            ? '*'
+            : e.PUSH_SERVICE_HOSTS.split(',')
+                .map((h) => h.trim().toLowerCase())
+                .filter(Boolean),
+    },
     mail: {
       smtpUrl: e.SMTP_URL,
       from: e.MAIL_FROM ?? `carechat <noreply@${new URL(publicOrigin).hostname}>`,

@@ -5,6 +5,13 @@ import { AuthService } from '../domain/auth.js';
 import { SendLimiter } from '../domain/send-limit.js';
 import { PhotoService } from '../domain/photos.js';
 import { rateCellsFor } from '../bus/rate-cells.js';
+import { presenceFor, type PresenceStore } from '../bus/presence-store.js';
+import { pushProcessor } from '../domain/notifications/push-processor.js';
+import {
+  KNOWN_PUSH_SERVICES,
+  PushSubscriptions,
+} from '../domain/notifications/push-subscriptions.js';
+import { webPushSender, type VapidKeys } from '../domain/notifications/web-push-sender.js';
 import { AuditWriter } from '../domain/audit-writer.js';
 import { loadCheckpointSigner, type CheckpointSigner } from '../domain/audit/checkpoint.js';
 import { AccessDenials } from '../domain/audit/denied.js';
@@ -35,7 +42,10 @@ import { AttachmentService } from '../domain/attachments/attachments.js';
 import { KeyRing } from '../domain/attachments/file-crypto.js';
 import { AttachmentLinks } from '../domain/attachments/links.js';
 import { openBlobStorage, type BlobStorage } from '../store/blob-storage.js';
-import { NotificationPreferencesService } from '../domain/notifications/preferences.js';
+import {
+  notificationPreferences,
+  NotificationPreferencesService,
+} from '../domain/notifications/preferences.js';
 import type { Config } from './config.js';
 
 /** The server's parts, built once and handed to routes and the real-time gateway. */
@@ -68,6 +78,9 @@ export interface Services {
   attachmentLinks: AttachmentLinks | undefined;
   /** Where attachment bytes live (STORAGE_URL). */
   blobs: BlobStorage;
+  /** Live connections per user across processes: the gateway counts, push asks. */
+  presence: PresenceStore;
+  push: { subscriptions: PushSubscriptions; vapidPublicKey: string };
   notifications: { preferences: NotificationPreferencesService };
 }
 
@@ -83,9 +96,21 @@ export function buildServices(opts: {
   outbox?: Partial<OutboxSettings> | undefined;
   outboxObserver?: OutboxObserver | undefined;
   telemetry?: Telemetry;
+  vapid: VapidKeys;
 }): Services {
   const store = Store.from(opts.database);
-  const registry = new ProcessorRegistry([liveWakeups(opts.bus), ...(opts.processors ?? [])]);
+  const presence = presenceFor(opts.bus, { log: opts.log });
+  const registry = new ProcessorRegistry([
+    liveWakeups(opts.bus),
+    pushProcessor({
+      deps: { store, clock: opts.clock, log: opts.log },
+      sender: webPushSender(opts.vapid),
+      liveConnections: (ids) => presence.counts(ids),
+      pushWanted: async (userId) => (await notificationPreferences(store, userId)).push,
+      practiceName: opts.config.practiceName,
+    }),
+    ...(opts.processors ?? []),
+  ]);
   const readAudit = new AuditWriter(store);
   const deps: Deps = {
     store,
@@ -158,6 +183,14 @@ export function buildServices(opts: {
     auditSigner,
     auditIntegrity: new AuditIntegrityService(deps, auditSigner),
     blobs,
+    presence,
+    push: {
+      subscriptions: new PushSubscriptions(deps, {
+        allowHttpLoopback: opts.config.push.allowHttpLoopback,
+        serviceHosts: opts.config.push.serviceHosts ?? KNOWN_PUSH_SERVICES,
+      }),
+      vapidPublicKey: opts.vapid.publicKey,
+    },
     notifications: { preferences: new NotificationPreferencesService(deps) },
     attachments,
     attachmentLinks: attachmentOrigin

@@ -22,6 +22,8 @@ export interface DB {
   attachments: AttachmentsTable;
   attachment_chunks: AttachmentChunksTable;
   attachment_links: AttachmentLinksTable;
+  push_subscriptions: PushSubscriptionsTable;
+  push_keys: PushKeysTable;
   notification_preferences: NotificationPreferencesTable;
   notification_state: NotificationStateTable;
 }
@@ -211,6 +213,26 @@ export type RoomRow = Selectable<RoomsTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type RoomMemberRow = Selectable<RoomMembersTable>;
 
+/** A browser that takes Web Push for its user: where to send, and the keys to encrypt for it. */
+export interface PushSubscriptionsTable {
+  endpoint: string;
+  user_id: string;
+  session_id_hash: string | null;
+  p256dh: string;
+  auth: string;
+  created_at: number;
+  last_success_at: number | null;
+}
+
+/** The server's VAPID key pair (id `vapid`), when the configuration gives none. */
+export interface PushKeysTable {
+  id: string;
+  public_key: string;
+  private_key: string;
+  created_at: number;
+}
+
+export type PushSubscriptionRow = Selectable<PushSubscriptionsTable>;
 export type EmailPreference = 'off' | 'offline';
 
 /** A user's notification choices (no row: the defaults). `push` is 0 or 1. */

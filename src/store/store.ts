@@ -12,6 +12,7 @@ import { FileRepository } from './file-repository.js';
 import { EventRepository } from './event-repository.js';
 import { AttachmentRepository } from './attachment-repository.js';
 import { AttachmentLinkRepository } from './attachment-link-repository.js';
+import { PushRepository } from './push-repository.js';
 import { NotificationRepository } from './notification-repository.js';
 import { ScopedStore, type Caller } from './scoped.js';
 
@@ -28,6 +29,7 @@ export interface SystemStore {
   readonly attachments: AttachmentRepository;
   readonly events: EventRepository;
   readonly attachmentLinks: AttachmentLinkRepository;
+  readonly push: PushRepository;
   readonly notifications: NotificationRepository;
 }
 
@@ -47,6 +49,8 @@ export class Store {
   readonly events: EventRepository;
   /** One-time links to files on ATTACHMENT_ORIGIN: credentials, not health information. */
   readonly attachmentLinks: AttachmentLinkRepository;
+  /** Web Push subscriptions and the VAPID key pair: no health information. */
+  readonly push: PushRepository;
   /** Notification preferences and what the last e-mail about a room covered (no content). */
   readonly notifications: NotificationRepository;
   readonly #appointments: AppointmentRepository;
@@ -71,6 +75,7 @@ export class Store {
     this.notifications = new NotificationRepository(db);
     this.#attachments = new AttachmentRepository(db);
     this.attachmentLinks = new AttachmentLinkRepository(db);
+    this.push = new PushRepository(db);
   }
 
   /** The store as this caller may see it. */
@@ -95,6 +100,7 @@ export class Store {
       attachments: this.#attachments,
       events: this.events,
       attachmentLinks: this.attachmentLinks,
+      push: this.push,
       notifications: this.notifications,
     };
   }
@@ -126,6 +132,7 @@ export class Store {
         'room_members',
         'rooms',
         'appointments',
+        'push_subscriptions',
         'sessions',
         'rate_limits',
       ] as const) {

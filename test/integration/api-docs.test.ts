@@ -32,7 +32,11 @@ interface OpenApiDocument {
 function whyHidden(url: string): string | undefined {
   if (url === '/api/ws') return 'WebSocket: described by the AsyncAPI document';
   if (url.startsWith('/api/docs')) return 'the documentation pages themselves';
-  if (url.startsWith('/assets/') || url === '/favicon.svg' || url === '/manifest.webmanifest')
+  if (
+    url.startsWith('/assets/') ||
+    url.startsWith('/icons/') ||
+    ['/favicon.svg', '/manifest.webmanifest', '/sw.js'].includes(url)
+  )
     return 'static web files';
   if (WEB_PAGES.includes(url)) return 'a page of the web app';
   return undefined;

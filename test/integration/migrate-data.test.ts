@@ -78,6 +78,11 @@ const TABLES: [string, string][] = [
   ['attachments', 'id'],
   ['attachment_chunks', 'blob_key'],
   ['attachment_links', 'token_hash'],
+  ['notification_preferences', 'user_id'],
+  ['notification_state', 'room_id'],
+  // The VAPID key pair travels with the practice, so its browsers' subscriptions still work.
+  ['push_subscriptions', 'endpoint'],
+  ['push_keys', 'id'],
 ];
 
 describe.skipIf(!pgUrl)('migrate-data: SQLite practice to PostgreSQL', () => {

@@ -1,3 +1,4 @@
+import webpush from 'web-push';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/server/config.js';
 
@@ -40,6 +41,7 @@ describe('loadConfig', () => {
   });
 
   it('reads every variable', () => {
+    const vapid = webpush.generateVAPIDKeys();
     const c = loadConfig({
       PORT: '8080',
       HOST: '0.0.0.0',
@@ -70,6 +72,10 @@ describe('loadConfig', () => {
       STORAGE_URL: 's3://bucket?endpoint=https://s3.internal',
       DATA_KEY: Buffer.alloc(32, 1).toString('base64'),
       DATA_KEY_PREVIOUS: `${Buffer.alloc(32, 2).toString('base64')}, ${Buffer.alloc(32, 3).toString('base64')}`,
+      VAPID_PUBLIC_KEY: vapid.publicKey,
+      VAPID_PRIVATE_KEY: vapid.privateKey,
+      VAPID_SUBJECT: 'mailto:it@riverside.example',
+      PUSH_SERVICE_HOSTS: 'push.example.org, .Notify.example.net',
       PRACTICE_NAME: 'Riverside Clinic',
       SMTP_URL: 'smtp://mailer:secret@mail.internal:587',
       MAIL_FROM: 'Riverside Clinic <noreply@riverside.example>',
@@ -110,6 +116,13 @@ describe('loadConfig', () => {
         dataKey: Buffer.alloc(32, 1),
         previousDataKeys: [Buffer.alloc(32, 2), Buffer.alloc(32, 3)],
       },
+      push: {
+        vapidPublicKey: vapid.publicKey,
+        vapidPrivateKey: vapid.privateKey,
+        vapidSubject: 'mailto:it@riverside.example',
+        allowHttpLoopback: false,
+        serviceHosts: ['push.example.org', '.notify.example.net'],
+      },
       practiceName: 'Riverside Clinic',
       mail: {
         smtpUrl: 'smtp://mailer:secret@mail.internal:587',
@@ -125,6 +138,27 @@ describe('loadConfig', () => {
     );
     expect(() => loadConfig({ DATA_KEY: short })).not.toThrow(short);
     expect(() => loadConfig({ STORAGE_URL: 'ftp://x' })).toThrow(/STORAGE_URL must be db or s3/);
+  });
+
+  it('takes VAPID keys only as a pair, and never echoes the private one', () => {
+    const vapid = webpush.generateVAPIDKeys();
+    expect(() => loadConfig({ VAPID_PUBLIC_KEY: vapid.publicKey })).toThrow(
+      /^Invalid configuration: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together$/,
+    );
+    const bad = vapid.privateKey.slice(0, 20);
+    expect(() => loadConfig({ VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: bad })).toThrow(
+      /^Invalid configuration: VAPID_PRIVATE_KEY must be a P-256 private key/,
+    );
+    expect(() =>
+      loadConfig({ VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: bad }),
+    ).not.toThrow(bad);
+    expect(() => loadConfig({ VAPID_SUBJECT: 'http://example.org' })).toThrow(
+      /VAPID_SUBJECT must be an https: URL or a mailto: address/,
+    );
+    // Without a subject, push services are pointed at the public origin when it is https.
+    expect(loadConfig({ PUBLIC_ORIGIN: 'https://chat.example.org' }).push.vapidSubject).toBe(
+      'https://chat.example.org',
+    );
   });
 
   it('treats empty variables as unset', () => {

@@ -49,6 +49,10 @@ const tags = [
     description: 'Accounts, conversations, the audit trail and the outbox (admins only)',
   },
   { name: 'health', description: 'Liveness and readiness probes' },
+  {
+    name: 'notifications',
+    description: 'Notifications for people who are not looking: preferences, Web Push devices',
+  },
 ];
 
 type Responses = Record<string, { description?: string; content?: unknown }>;

@@ -124,6 +124,9 @@ export function registerSecurity(app: FastifyInstance, config: Config, auth: Aut
         mediaSrc: ["'self'"],
         objectSrc: ["'none'"],
         frameSrc: ["'self'"],
+        // The service worker (/sw.js) and the web app manifest, from this origin only.
+        workerSrc: ["'self'"],
+        manifestSrc: ["'self'"],
         baseUri: ["'none'"],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],

@@ -22,6 +22,17 @@ export const WEB_PAGES = [
   '/settings/*',
 ];
 
+/** Files at fixed addresses outside the hashed assets, with their types. */
+const STATIC_FILES: readonly (readonly [string, string])[] = [
+  ['favicon.svg', 'image/svg+xml'],
+  ['manifest.webmanifest', 'application/manifest+json'],
+  // The service worker's scope is its own path, so it lives at the root.
+  ['sw.js', 'text/javascript; charset=utf-8'],
+  ['icons/icon-192.png', 'image/png'],
+  ['icons/icon-512.png', 'image/png'],
+  ['icons/icon-maskable-512.png', 'image/png'],
+];
+
 export function registerWeb(app: FastifyInstance, webRoot: string): void {
   const indexPath = join(webRoot, 'index.html');
   const built = existsSync(indexPath);
@@ -46,13 +57,15 @@ export function registerWeb(app: FastifyInstance, webRoot: string): void {
       if (route.url.startsWith('/assets/'))
         route.config = { ...(route.config ?? {}), public: true };
     });
-    for (const file of ['favicon.svg', 'manifest.webmanifest']) {
+    for (const [file, type] of STATIC_FILES) {
       const path = join(webRoot, file);
       if (!existsSync(path)) continue;
       const data = readFileSync(path);
       app.get(`/${file}`, { config: { public: true }, schema: { hide: true } }, (_req, reply) =>
+        // The service worker is checked for updates on every visit, so it must not be cached.
         reply
-          .type(file.endsWith('.svg') ? 'image/svg+xml' : 'application/manifest+json')
+          .header('cache-control', file === 'sw.js' ? 'no-cache' : 'public, max-age=86400')
+          .type(type)
           .send(data),
       );
     }

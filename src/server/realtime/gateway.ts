@@ -66,7 +66,7 @@ export class Gateway {
       this.log,
       services.deps,
     );
-    this.presence = new Presence(this.hub, bus, this.log);
+    this.presence = new Presence(this.hub, bus, this.log, services.presence);
     this.typing = new Typing(this.hub, bus);
     this.unread = new UnreadCounts(this.hub, services.deps, this.log);
     this.roomEvents = new RoomEvents(this.hub, this.delivery, this.presence, services, this.log);

@@ -20,8 +20,9 @@ export class Presence {
     private readonly hub: Hub,
     private readonly bus: Bus,
     private readonly log: Logger,
+    counts?: PresenceStore,
   ) {
-    this.counts = presenceFor(bus, { log });
+    this.counts = counts ?? presenceFor(bus, { log });
   }
 
   /** Counts the connection, announces the user if they just came online, and tells it who of its contacts is. */

@@ -7,6 +7,7 @@ import { auditChain } from './0004-audit-chain.js';
 import { outbox } from './0005-outbox.js';
 import { attachments } from './0006-attachments.js';
 import { notifications } from './0007-notifications.js';
+import { push } from './0008-push.js';
 import { attachmentLinks } from './0009-attachment-links.js';
 
 /**
@@ -23,6 +24,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0005-outbox': outbox(dialect),
     '0006-attachments': attachments(dialect),
     '0007-notifications': notifications,
+    '0008-push': push,
     '0009-attachment-links': attachmentLinks,
   };
   return { getMigrations: () => Promise.resolve(all) };

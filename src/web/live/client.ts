@@ -9,6 +9,7 @@ import { CloseCode } from '../../shared/events.js';
 import type { MessageWire, UnreadWire } from '../../shared/wire.js';
 import { api, ApiError } from '../lib/api.js';
 import { Store } from '../lib/store.js';
+import { reportReadToWorker } from '../lib/push.js';
 
 export type ConnectionStatus = 'connecting' | 'online' | 'offline';
 export type Transport = 'websocket' | 'sse';
@@ -108,6 +109,7 @@ export class LiveClient {
   }
 
   read(roomId: string, seq: number): void {
+    reportReadToWorker(roomId, seq);
     if (this.transport === 'websocket' && this.command({ type: 'read', roomId, seq })) return;
     void api(`/api/rooms/${encodeURIComponent(roomId)}/read`, {
       method: 'POST',

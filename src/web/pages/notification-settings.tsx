@@ -4,6 +4,7 @@ import {
   QUIET_MINUTES_MIN,
   type NotificationPreferencesWire,
 } from '../../shared/notifications.js';
+import { PushDeviceControl } from '../components/push-device.js';
 import { ErrorState, Loading, PageHeader } from '../components/ui.js';
 import { api, errorMessage } from '../lib/api.js';
 import { useDocumentTitle, useResource } from '../lib/hooks.js';
@@ -115,8 +116,10 @@ export function NotificationSettings() {
               Push notifications on the devices where I turned them on
             </label>
           </div>
-          {/* The control that enables Web Push on this browser is mounted here. */}
-          <section aria-label="This device" className="field" />
+          <section aria-label="This device" className="field">
+            <h2>This device</h2>
+            <PushDeviceControl />
+          </section>
           {error && (
             <p className="form-error" role="alert">
               {error}

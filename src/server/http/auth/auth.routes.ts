@@ -20,6 +20,9 @@ const sessionResponse = z.object({
     .int()
     .optional()
     .describe('the largest file an upload may be, so the app can say so before sending it'),
+  vapidPublicKey: z
+    .string()
+    .describe("the server's VAPID public key (base64url), for PushManager.subscribe"),
 });
 
 export const authRoutes =
@@ -56,6 +59,7 @@ export const authRoutes =
           csrfToken: result.session.csrf_token,
           idleTimeoutSeconds: Math.floor(config.sessionIdleMs / 1000),
           attachmentMaxBytes: config.attachments.maxBytes,
+          vapidPublicKey: services.push.vapidPublicKey,
         };
       },
     );
@@ -94,6 +98,7 @@ export const authRoutes =
           csrfToken: a.session.csrf_token,
           idleTimeoutSeconds: Math.floor(config.sessionIdleMs / 1000),
           attachmentMaxBytes: config.attachments.maxBytes,
+          vapidPublicKey: services.push.vapidPublicKey,
         };
       },
     );
