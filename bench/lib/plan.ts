@@ -3,7 +3,8 @@ export interface Plan {
   quick: boolean;
   /** Pause after connecting before memory is read, so the last handshakes have settled. */
   settleMs: number;
-  floor: { count: number; warmup: number };
+  /** Back to back (the process stays hot), then one pair with messages spaced apart. */
+  floor: { count: number; warmup: number; spaced: { spacingMs: number; count: number }[] };
   knee: { pairs: number; rates: number[]; stepMs: number; drainMs: number };
   steady: { pairs: number; rate: number; durationMs: number };
   /** Undefined: as many as the process's file limit allows. */
@@ -15,7 +16,14 @@ export interface Plan {
 export const fullPlan: Plan = {
   quick: false,
   settleMs: 3_000,
-  floor: { count: 5_000, warmup: 200 },
+  floor: {
+    count: 5_000,
+    warmup: 200,
+    spaced: [
+      { spacingMs: 50, count: 1_000 },
+      { spacingMs: 200, count: 250 },
+    ],
+  },
   knee: {
     pairs: 500,
     rates: [1_000, 2_000, 5_000, 10_000, 20_000],
@@ -32,7 +40,7 @@ export const fullPlan: Plan = {
 export const quickPlan: Plan = {
   quick: true,
   settleMs: 600,
-  floor: { count: 1_000, warmup: 100 },
+  floor: { count: 1_000, warmup: 100, spaced: [{ spacingMs: 50, count: 60 }] },
   knee: { pairs: 100, rates: [500, 1_000, 2_000], stepMs: 2_000, drainMs: 2_000 },
   steady: { pairs: 300, rate: 300, durationMs: 4_000 },
   capacity: { maxConnections: 1_000 },

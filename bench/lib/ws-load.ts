@@ -73,18 +73,28 @@ function perSecond(latency: Float64Array, rate: number): { p99: number; max: num
 /**
  * Closed loop: one message in flight, each sent when the previous one arrived. Turns go
  * round the pairs and both directions, so no user exceeds the gateway's per-connection
- * command rate (50/s) however fast deliveries come back.
+ * command rate (50/s) however fast deliveries come back. With `spacingMs`, a message is
+ * sent no sooner than that long after the previous one was: the processes idle between
+ * messages, as they do in real conversations, instead of staying hot.
  */
 export async function closedLoop(
   set: ClientSet,
   count: number,
   warmup: number,
+  opts: { spacingMs?: number | undefined; pairs?: number | undefined } = {},
 ): Promise<FloorResult> {
   const total = count + warmup;
   const run = set.begin(total);
-  const pairs = Math.floor(set.clients.length / 2);
+  const pairs = Math.min(opts.pairs ?? Infinity, Math.floor(set.clients.length / 2));
+  const spacing = opts.spacingMs ?? 0;
   let lost = 0;
+  let lastSentAt = -Infinity;
   for (let k = 0; k < total && lost < 10; k++) {
+    if (spacing > 0) {
+      const wait = lastSentAt + spacing - performance.now();
+      if (wait > 0) await sleep(wait);
+    }
+    lastSentAt = performance.now();
     const pair = k % pairs;
     const from = 2 * pair + (Math.floor(k / pairs) % 2);
     const arrived = new Promise<boolean>((resolve) => {
