@@ -38,11 +38,26 @@ import { floor } from './scenarios/floor.js';
 import { history } from './scenarios/history.js';
 import { knee } from './scenarios/knee.js';
 import { polling } from './scenarios/polling.js';
+import { soak } from './scenarios/soak.js';
 import { steady } from './scenarios/steady.js';
+import { twoProcesses } from './scenarios/two-processes.js';
+import { uploads } from './scenarios/uploads.js';
 
-const scenarios = { floor, knee, steady, capacity, history, polling } as const;
+const scenarios = {
+  floor,
+  knee,
+  steady,
+  capacity,
+  history,
+  polling,
+  uploads,
+  'two-processes': twoProcesses,
+  soak,
+} as const;
 type ScenarioName = keyof typeof scenarios;
 const names = Object.keys(scenarios) as ScenarioName[];
+/** The soak takes half an hour: the full run has it, the quick subset does not. */
+const quickNames = names.filter((n) => n !== 'soak');
 
 function options() {
   const { values } = parseArgs({
@@ -52,13 +67,14 @@ function options() {
       profile: { type: 'boolean', default: false },
       'sql-stats': { type: 'boolean', default: false },
       ref: { type: 'string' },
+      'soak-minutes': { type: 'string' },
       render: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      `usage: npm run bench -- [--quick] [--scenario ${names.join('|')}] [--profile] [--sql-stats] [--ref <commit>] [--render <json>]\n`,
+      `usage: npm run bench -- [--quick] [--scenario ${names.join('|')}] [--profile] [--sql-stats] [--soak-minutes N] [--ref <commit>] [--render <json>]\n`,
     );
     process.exit(0);
   }
@@ -69,13 +85,20 @@ function options() {
       process.exit(2);
     }
   }
+  const soakMinutes =
+    values['soak-minutes'] === undefined ? undefined : Number(values['soak-minutes']);
+  if (soakMinutes !== undefined && !(soakMinutes > 0 && soakMinutes <= 24 * 60)) {
+    process.stderr.write('--soak-minutes must be a number of minutes between 0 and 1440\n');
+    process.exit(2);
+  }
   return {
     quick: values.quick,
+    soakMinutes,
     profile: values.profile,
     ref: values.ref,
     render: values.render,
     sqlStats: values['sql-stats'],
-    run: chosen.length > 0 ? (chosen as ScenarioName[]) : names,
+    run: chosen.length > 0 ? (chosen as ScenarioName[]) : values.quick ? quickNames : names,
   };
 }
 
@@ -112,8 +135,12 @@ async function main(): Promise<void> {
   const gen = Generator.start();
   try {
     relay = await startRelay();
+    const base = opts.quick ? quickPlan : fullPlan;
     const h: Harness = {
-      plan: opts.quick ? quickPlan : fullPlan,
+      plan:
+        opts.soakMinutes === undefined
+          ? base
+          : { ...base, soak: { ...base.soak, durationMs: opts.soakMinutes * 60_000 } },
       gen,
       relay,
       resultsDir,

@@ -105,6 +105,8 @@ export interface LoadResult {
   duplicated: number;
   misrouted: number;
   acks: number;
+  /** Lost messages by who sent them (two processes: patients on A, practitioners on B). */
+  lostBySender: { patients: number; practitioners: number };
   errors: Record<string, number>;
   closes: Record<string, number>;
   otherFrames: Record<string, number>;

@@ -38,6 +38,14 @@ export async function openLoop(
   }
   const cpu = process.cpuUsage(cpu0);
   set.end();
+  const lostBySender = { patients: 0, practitioners: 0 };
+  for (let i = 0; i < total; i++) {
+    if (run.arrivals[i] === 0) {
+      // Even client indexes are patients, odd ones practitioners (ClientSet.connect).
+      if (set.senderOf(i) % 2 === 0) lostBySender.patients++;
+      else lostBySender.practitioners++;
+    }
+  }
   return {
     rate,
     durationMs,
@@ -48,6 +56,7 @@ export async function openLoop(
     duplicated: run.duplicated,
     misrouted: run.misrouted,
     acks: run.acks,
+    lostBySender,
     errors: run.errors,
     closes: run.closes,
     otherFrames: run.otherFrames,

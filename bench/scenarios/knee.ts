@@ -25,7 +25,8 @@ export interface KneeStep {
 /** The criterion: everything arrived, and p99 under 50 ms. */
 export const sustains = (r: LoadResult): boolean => r.lost === 0 && r.latency.p99 < 50;
 // Far past the knee, another higher step only builds a backlog that spoils the next one.
-const saturated = (r: LoadResult): boolean => r.lost > r.planned * 0.05 || r.latency.p99 > 2_000;
+export const saturated = (r: LoadResult): boolean =>
+  r.lost > r.planned * 0.05 || r.latency.p99 > 2_000;
 
 /** (2) Offered rate stepping up on 1,000 connections: the highest rate carechat sustains. */
 export async function knee(h: Harness): Promise<Omit<ScenarioOutcome, 'name' | 'seconds'>> {
