@@ -58,6 +58,8 @@ export async function soak(h: Harness): Promise<Omit<ScenarioOutcome, 'name' | '
     { pairs: pairs + churnPairs },
     async ({ server }) => {
       const endpoint = carechatEndpoint(server);
+      // Past the start-up's transient allocations, as the steady scenario does.
+      await sleep(h.plan.settleMs);
       const idleRss = sampleProc(server.pid)?.rssBytes ?? 0;
       const conn = await h.gen.request<ConnectResult>(
         {
