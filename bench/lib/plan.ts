@@ -75,7 +75,7 @@ export const fullPlan: Plan = {
 export const quickPlan: Plan = {
   quick: true,
   settleMs: 600,
-  floor: { count: 1_000, warmup: 100, spaced: [{ spacingMs: 50, count: 60 }] },
+  floor: { count: 1_000, warmup: 100, spaced: [{ spacingMs: 50, count: 40 }] },
   knee: { pairs: 100, rates: [500, 1_000, 2_000], stepMs: 2_000, drainMs: 2_000 },
   steady: { pairs: 300, rate: 300, durationMs: 4_000 },
   capacity: { maxConnections: 1_000 },
@@ -91,5 +91,5 @@ export const quickPlan: Plan = {
     windowMs: 10_000,
     holdMs: 3_000,
   },
-  uploads: { pairs: 100, rate: 300, durationMs: 5_000, uploaders: 2, fileBytes: 10 * 2 ** 20 },
+  uploads: { pairs: 100, rate: 300, durationMs: 5_000, uploaders: 1, fileBytes: 10 * 2 ** 20 },
 };

@@ -56,18 +56,24 @@ function multipart(file: UploadFile): { body: Blob; contentType: string } {
 
 export interface UploadStats {
   uploads: number;
+  /** Uploads still in flight when the measured window ended, cut off by the harness. */
+  aborted: number;
   bytes: number;
   statuses: Record<string, number>;
   ms: number[];
 }
 
-/** Uploads `files` in turn to the room until `stopped()` says so; one upload at a time. */
+/**
+ * Uploads `files` in turn to the room until `stopped()` says so, one upload at a time; an
+ * upload still in flight when `signal` aborts is cut off (as a user cancelling would).
+ */
 export async function uploadLoop(
   origin: string,
   user: BenchUser,
   roomId: string,
   files: readonly UploadFile[],
   stopped: () => boolean,
+  signal: AbortSignal,
   stats: UploadStats,
 ): Promise<void> {
   // Built once: a browser sends the same bytes however often, and so does this loop.
@@ -85,6 +91,7 @@ export async function uploadLoop(
         'content-type': form.contentType,
       },
       body: form.body,
+      signal,
     }).then(
       async (r) => {
         await r.arrayBuffer();
@@ -92,6 +99,10 @@ export async function uploadLoop(
       },
       (err: unknown) => (err instanceof Error ? err.message : String(err)),
     );
+    if (signal.aborted) {
+      stats.aborted++;
+      return;
+    }
     stats.ms.push(performance.now() - t);
     stats.statuses[status] = (stats.statuses[status] ?? 0) + 1;
     if (status === '201') {
