@@ -109,7 +109,7 @@ async function handle(req: GeneratorRequest): Promise<unknown> {
       return result ?? { cycles: 0, opened: 0, failed: 0, failures: {} };
     }
     case 'load':
-      return openLoop(setOf(req.target), req.rate, req.durationMs, req.drainMs);
+      return openLoop(setOf(req.target), req.rate, req.durationMs, req.drainMs, req.withAcks);
     case 'idle':
       return setOf(req.target).idle(req.durationMs);
     case 'disconnect': {

@@ -34,6 +34,7 @@ import type { Harness, ScenarioOutcome } from './lib/harness.js';
 import { chart, kneeSteps, markdown, type Report } from './lib/report.js';
 import { newestProfile, summarizeProfile } from './lib/profile.js';
 import { capacity } from './scenarios/capacity.js';
+import { crash } from './scenarios/crash.js';
 import { floor } from './scenarios/floor.js';
 import { history } from './scenarios/history.js';
 import { knee } from './scenarios/knee.js';
@@ -51,6 +52,7 @@ const scenarios = {
   history,
   polling,
   uploads,
+  crash,
   'two-processes': twoProcesses,
   soak,
 } as const;

@@ -23,6 +23,8 @@ export interface Plan {
     /** How long each half of the churning users stays connected before leaving. */
     holdMs: number;
   };
+  /** kill -9 half-way through an open-loop run, restart, check history against the acks. */
+  crash: { pairs: number; rate: number; durationMs: number };
   /** Steady traffic in some rooms while other users upload large files. */
   uploads: {
     pairs: number;
@@ -69,6 +71,7 @@ export const fullPlan: Plan = {
     windowMs: 60_000,
     holdMs: 20_000,
   },
+  crash: { pairs: 500, rate: 2_000, durationMs: 10_000 },
   uploads: { pairs: 500, rate: 1_000, durationMs: 30_000, uploaders: 3, fileBytes: 10 * 2 ** 20 },
 };
 
@@ -91,5 +94,6 @@ export const quickPlan: Plan = {
     windowMs: 10_000,
     holdMs: 3_000,
   },
+  crash: { pairs: 100, rate: 500, durationMs: 3_000 },
   uploads: { pairs: 100, rate: 300, durationMs: 5_000, uploaders: 1, fileBytes: 10 * 2 ** 20 },
 };

@@ -58,6 +58,8 @@ export interface CarechatProcess {
   /** Where prom-client's metrics are served, when asked for (they cost a little per message). */
   metricsUrl: string | undefined;
   stop(): Promise<void>;
+  /** kill -9: no shutdown, no drain, whatever was in flight. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -132,6 +134,10 @@ export async function startCarechat(opts: {
     origin,
     metricsUrl: metricsPort ? `http://127.0.0.1:${metricsPort}/metrics` : undefined,
     stop: () => stopChild(child, 30_000),
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited(child, 10_000);
+    },
   };
 }
 

@@ -63,7 +63,15 @@ export type GeneratorRequest =
       /** Take turns over only this many pairs (default: every connected pair). */
       pairs?: number;
     }
-  | { op: 'load'; target: Target; rate: number; durationMs: number; drainMs: number }
+  | {
+      op: 'load';
+      target: Target;
+      rate: number;
+      durationMs: number;
+      drainMs: number;
+      /** Also answer which messages were acknowledged (the crash check). */
+      withAcks?: boolean;
+    }
   | { op: 'idle'; target: Target; durationMs: number }
   | { op: 'disconnect'; target: Target; set?: string }
   | {
@@ -117,6 +125,8 @@ export interface LoadResult {
   generatorCpuSeconds: number;
   /** By the second the messages were due in: where in the run the slow ones were. */
   perSecond: { p99: number; max: number }[];
+  /** With `withAcks`: the client-id prefix of the run and the message numbers acknowledged. */
+  acked?: { tag: string; keys: number[] };
 }
 
 export interface FloorResult {

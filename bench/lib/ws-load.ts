@@ -8,6 +8,7 @@ export async function openLoop(
   rate: number,
   durationMs: number,
   drainMs: number,
+  withAcks = false,
 ): Promise<LoadResult> {
   const total = Math.round((rate * durationMs) / 1000);
   const run = set.begin(total);
@@ -65,7 +66,16 @@ export async function openLoop(
     sendLagMaxMs: round(lagMax),
     generatorCpuSeconds: round((cpu.user + cpu.system) / 1e6),
     perSecond: perSecond(run.latency, rate),
+    ...(withAcks ? { acked: { tag: run.tag, keys: ackedKeys(run.ackLatency) } } : {}),
   };
+}
+
+function ackedKeys(ackLatency: Float64Array): number[] {
+  const keys: number[] = [];
+  ackLatency.forEach((v, k) => {
+    if (!Number.isNaN(v)) keys.push(k);
+  });
+  return keys;
 }
 
 /** p99 and worst latency of the messages due in each second: stalls show as spikes. */
