@@ -1,8 +1,9 @@
 /**
  * `npm run bench` — carechat against a raw WebSocket relay, side by side, on this machine.
  *
- *   npm run bench                      all six scenarios at the issue's sizes (long)
- *   npm run bench -- --quick           a ~1-minute subset for CI smoke runs (no thresholds)
+ *   npm run bench                      every scenario at the issue's sizes, the soak included (long)
+ *   npm run bench -- --quick           a ~2-minute subset for CI smoke runs (no thresholds, no soak)
+ *   npm run bench -- --soak-minutes 5  a shorter soak than the issue's 30 minutes
  *   npm run bench -- --scenario knee   one scenario (repeatable; comma lists work too)
  *   npm run bench -- --profile         node --cpu-prof on carechat during the knee run
  *   npm run bench -- --sql-stats       time carechat's SQLite statements (preloaded wrapper)
