@@ -60,8 +60,9 @@ export async function uploads(h: Harness): Promise<Omit<ScenarioOutcome, 'name' 
       const during = await load(durationMs).finally(() => {
         stop = true;
       });
-      // Uploads still running get a grace period, then are cut off: the window is over.
-      const grace = setTimeout(() => abort.abort(), h.plan.quick ? 0 : 30_000);
+      // Uploads still running get a grace period, then are cut off: the window is over. A
+      // quick run waits too, so that it proves at least one upload goes through.
+      const grace = setTimeout(() => abort.abort(), h.plan.quick ? 15_000 : 30_000);
       await Promise.all(loops);
       clearTimeout(grace);
       const seconds = (performance.now() - started) / 1000;
@@ -93,7 +94,7 @@ export async function uploads(h: Harness): Promise<Omit<ScenarioOutcome, 'name' 
           },
           {
             scenario: 'uploads',
-            figure: `… while ${uploaders} users upload ${files.map((f) => `${f.name} ${fmt.mib(f.bytes.length)}`).join(' and ')} in turn`,
+            figure: `… while ${uploaders} user${uploaders === 1 ? '' : 's'} upload ${files.map((f) => `${f.name} ${fmt.mib(f.bytes.length)}`).join(' and ')} in turn`,
             carechat: `${fmt.ms(during.latency.p50)} / ${fmt.ms(during.latency.p99)} (${fmt.ratio(ratioOf(during.latency.p99, alone.latency.p99) ?? Infinity)} of without)`,
             relay: '–',
             target: 'p99 < 50 ms, no loss',
