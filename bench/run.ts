@@ -1,8 +1,9 @@
 /**
  * `npm run bench` — carechat against a raw WebSocket relay, side by side, on this machine.
  *
- *   npm run bench                      all six scenarios at the issue's sizes (long)
- *   npm run bench -- --quick           a ~1-minute subset for CI smoke runs (no thresholds)
+ *   npm run bench                      every scenario at the issue's sizes, the soak included (long)
+ *   npm run bench -- --quick           a ~2-minute subset for CI smoke runs (no thresholds, no soak)
+ *   npm run bench -- --soak-minutes 5  a shorter soak than the issue's 30 minutes
  *   npm run bench -- --scenario knee   one scenario (repeatable; comma lists work too)
  *   npm run bench -- --profile         node --cpu-prof on carechat during the knee run
  *   npm run bench -- --sql-stats       time carechat's SQLite statements (preloaded wrapper)
@@ -34,15 +35,32 @@ import type { Harness, ScenarioOutcome } from './lib/harness.js';
 import { chart, kneeSteps, markdown, type Report } from './lib/report.js';
 import { newestProfile, summarizeProfile } from './lib/profile.js';
 import { capacity } from './scenarios/capacity.js';
+import { crash } from './scenarios/crash.js';
 import { floor } from './scenarios/floor.js';
 import { history } from './scenarios/history.js';
 import { knee } from './scenarios/knee.js';
 import { polling } from './scenarios/polling.js';
+import { soak } from './scenarios/soak.js';
 import { steady } from './scenarios/steady.js';
+import { twoProcesses } from './scenarios/two-processes.js';
+import { uploads } from './scenarios/uploads.js';
 
-const scenarios = { floor, knee, steady, capacity, history, polling } as const;
+const scenarios = {
+  floor,
+  knee,
+  steady,
+  capacity,
+  history,
+  polling,
+  uploads,
+  crash,
+  'two-processes': twoProcesses,
+  soak,
+} as const;
 type ScenarioName = keyof typeof scenarios;
 const names = Object.keys(scenarios) as ScenarioName[];
+/** The soak takes half an hour: the full run has it, the quick subset does not. */
+const quickNames = names.filter((n) => n !== 'soak');
 
 function options() {
   const { values } = parseArgs({
@@ -52,13 +70,14 @@ function options() {
       profile: { type: 'boolean', default: false },
       'sql-stats': { type: 'boolean', default: false },
       ref: { type: 'string' },
+      'soak-minutes': { type: 'string' },
       render: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      `usage: npm run bench -- [--quick] [--scenario ${names.join('|')}] [--profile] [--sql-stats] [--ref <commit>] [--render <json>]\n`,
+      `usage: npm run bench -- [--quick] [--scenario ${names.join('|')}] [--profile] [--sql-stats] [--soak-minutes N] [--ref <commit>] [--render <json>]\n`,
     );
     process.exit(0);
   }
@@ -69,13 +88,20 @@ function options() {
       process.exit(2);
     }
   }
+  const soakMinutes =
+    values['soak-minutes'] === undefined ? undefined : Number(values['soak-minutes']);
+  if (soakMinutes !== undefined && !(soakMinutes > 0 && soakMinutes <= 24 * 60)) {
+    process.stderr.write('--soak-minutes must be a number of minutes between 0 and 1440\n');
+    process.exit(2);
+  }
   return {
     quick: values.quick,
+    soakMinutes,
     profile: values.profile,
     ref: values.ref,
     render: values.render,
     sqlStats: values['sql-stats'],
-    run: chosen.length > 0 ? (chosen as ScenarioName[]) : names,
+    run: chosen.length > 0 ? (chosen as ScenarioName[]) : values.quick ? quickNames : names,
   };
 }
 
@@ -112,8 +138,12 @@ async function main(): Promise<void> {
   const gen = Generator.start();
   try {
     relay = await startRelay();
+    const base = opts.quick ? quickPlan : fullPlan;
     const h: Harness = {
-      plan: opts.quick ? quickPlan : fullPlan,
+      plan:
+        opts.soakMinutes === undefined
+          ? base
+          : { ...base, soak: { ...base.soak, durationMs: opts.soakMinutes * 60_000 } },
       gen,
       relay,
       resultsDir,

@@ -24,7 +24,10 @@ import { Store } from '../src/store/store.js';
 import type { BenchPair, BenchUser, SeedFile } from './lib/protocol.js';
 
 export interface SeedOptions {
+  /** A SQLite file, or with `databaseUrl` unused. */
   dbPath: string;
+  /** A store URL instead of the file (postgres://…?schema=… for the two-process scenario). */
+  databaseUrl?: string;
   seedPath: string;
   /** Patient–practitioner conversations, one room each. */
   pairs: number;
@@ -54,7 +57,7 @@ async function insertChunked<T extends keyof DB>(
 }
 
 export async function seed(opts: SeedOptions): Promise<SeedFile> {
-  const database = openDatabase(`sqlite:${opts.dbPath}`);
+  const database = openDatabase(opts.databaseUrl ?? `sqlite:${opts.dbPath}`);
   try {
     await migrateToLatest(database);
     const store = Store.from(database);
@@ -118,11 +121,12 @@ export async function seed(opts: SeedOptions): Promise<SeedFile> {
     const sessions = new Map<string, BenchUser>();
     const sessionRows = [...patients, ...practitioners].map((u) => {
       const token = randomBytes(32).toString('base64url');
-      sessions.set(u.id, { id: u.id, token });
+      const csrf = randomBytes(32).toString('base64url');
+      sessions.set(u.id, { id: u.id, token, csrf });
       return {
         id_hash: createHash('sha256').update(token).digest('hex'),
         user_id: u.id,
-        csrf_token: randomBytes(32).toString('base64url'),
+        csrf_token: csrf,
         created_at: now,
         last_seen_at: now,
         ip: '127.0.0.1',

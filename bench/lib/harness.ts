@@ -33,7 +33,15 @@ export interface Row {
   relay: string;
   target: string;
   pass: boolean | null;
+  /** carechat's figure over the relay's in the same run (a rate: higher is better; a time: lower). */
+  ratio?: number | undefined;
+  /** This row answers a line of issue 12's target table: its scenario there. */
+  issue?: string | undefined;
 }
+
+/** carechat / relay, undefined when the relay's figure is zero or missing. */
+export const ratioOf = (carechat: number, relay: number): number | undefined =>
+  relay > 0 && Number.isFinite(carechat) ? Math.round((carechat / relay) * 100) / 100 : undefined;
 
 export interface ScenarioOutcome {
   name: string;
@@ -76,7 +84,7 @@ export async function withCarechat<T>(
   name: string,
   seedOptions: Omit<SeedOptions, 'dbPath' | 'seedPath'>,
   fn: (run: Running) => Promise<T>,
-  opts: { profile?: boolean } = {},
+  opts: { profile?: boolean; metrics?: boolean; env?: Record<string, string> } = {},
 ): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), `carechat-bench-${name}-`));
   const dbPath = join(dir, 'carechat.db');
@@ -93,6 +101,8 @@ export async function withCarechat<T>(
       dbPath,
       logPath: join(h.resultsDir, `${name}.server.log`),
       cpuProfDir: opts.profile ? h.profileDir : undefined,
+      metrics: opts.metrics,
+      env: opts.env,
       sqlStatsPath: h.sqlStats ? sqlStatsPath : undefined,
     });
     const verified = await verify(server, seeded);
@@ -112,7 +122,10 @@ export async function withCarechat<T>(
   }
 }
 
-async function verify(server: CarechatProcess, seeded: SeedFile): Promise<Running['verified']> {
+export async function verify(
+  server: CarechatProcess,
+  seeded: SeedFile,
+): Promise<Running['verified']> {
   const login = await fetch(`${server.origin}/api/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin: server.origin },

@@ -55,7 +55,11 @@ export interface CarechatProcess {
   pid: number;
   port: number;
   origin: string;
+  /** Where prom-client's metrics are served, when asked for (they cost a little per message). */
+  metricsUrl: string | undefined;
   stop(): Promise<void>;
+  /** kill -9: no shutdown, no drain, whatever was in flight. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -64,21 +68,30 @@ export interface CarechatProcess {
  */
 export async function startCarechat(opts: {
   dbPath: string;
+  /** Instead of the SQLite file: a postgres://…?schema=… URL (two-process scenario). */
+  databaseUrl?: string | undefined;
+  /** More environment (REDIS_URL, REDIS_PREFIX, attachment limits). */
+  env?: Record<string, string> | undefined;
+  /** Serve metrics on a port of their own (the soak reads event-loop delay from them). */
+  metrics?: boolean | undefined;
   logPath: string;
   cpuProfDir?: string | undefined;
   /** Where bench/lib/sql-stats.ts, preloaded, writes its statement timings on exit. */
   sqlStatsPath?: string | undefined;
 }): Promise<CarechatProcess> {
   const port = await freePort();
+  const metricsPort = opts.metrics ? await freePort() : undefined;
   const origin = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = {
+    ...opts.env,
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     PORT: String(port),
     PUBLIC_ORIGIN: origin,
-    DATABASE_URL: `sqlite:${opts.dbPath}`,
+    ...(metricsPort ? { METRICS_PORT: String(metricsPort) } : {}),
+    DATABASE_URL: opts.databaseUrl ?? `sqlite:${opts.dbPath}`,
     LOG_LEVEL: 'warn',
     DEMO: 'false',
   };
@@ -115,7 +128,17 @@ export async function startCarechat(opts: {
     await new Promise((r) => setTimeout(r, 100));
   }
   // A profile of a big run takes a while to write on exit.
-  return { pid, port, origin, stop: () => stopChild(child, 30_000) };
+  return {
+    pid,
+    port,
+    origin,
+    metricsUrl: metricsPort ? `http://127.0.0.1:${metricsPort}/metrics` : undefined,
+    stop: () => stopChild(child, 30_000),
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited(child, 10_000);
+    },
+  };
 }
 
 export interface RelayProcess {

@@ -7,6 +7,8 @@ export interface BenchUser {
   id: string;
   /** The session token the browser would hold in its cookie. */
   token: string;
+  /** The session's CSRF token, for state-changing HTTP requests (uploads). */
+  csrf: string;
 }
 
 /** One patient–practitioner conversation: an accepted appointment and its room. */
@@ -39,17 +41,48 @@ export type GeneratorRequest =
       op: 'connect';
       target: Target;
       endpoint: Endpoint;
-      /** Connect the users of pairs [0, pairs): two sockets a pair. */
+      /** Connect the users of pairs [from, from + pairs): two sockets a pair. */
       pairs: number;
+      from?: number;
+      /** Practitioners connect here instead (two processes: every pair crosses them). */
+      practitionerEndpoint?: Endpoint;
+      /** A named set of sockets apart from the target's own (soak's churning users). */
+      set?: string;
       concurrency: number;
       /** Stop early after this many failed connection attempts (capacity). */
       maxFailures: number;
       timeLimitMs: number;
     }
-  | { op: 'floor'; target: Target; count: number; warmup: number }
-  | { op: 'load'; target: Target; rate: number; durationMs: number; drainMs: number }
+  | {
+      op: 'floor';
+      target: Target;
+      count: number;
+      warmup: number;
+      /** Least time from one send to the next (0: send as soon as the last arrived). */
+      spacingMs?: number;
+      /** Take turns over only this many pairs (default: every connected pair). */
+      pairs?: number;
+    }
+  | {
+      op: 'load';
+      target: Target;
+      rate: number;
+      durationMs: number;
+      drainMs: number;
+      /** Also answer which messages were acknowledged (the crash check). */
+      withAcks?: boolean;
+    }
   | { op: 'idle'; target: Target; durationMs: number }
-  | { op: 'disconnect'; target: Target }
+  | { op: 'disconnect'; target: Target; set?: string }
+  | {
+      op: 'churn-start';
+      endpoint: Endpoint;
+      /** Pairs [from, from + pairs) connect, stay `holdMs`, close, and come back. */
+      from: number;
+      pairs: number;
+      holdMs: number;
+    }
+  | { op: 'churn-stop' }
   | { op: 'poll'; baseUrl: string; pairs: number; intervalMs: number; durationMs: number }
   | { op: 'http'; baseUrl: string; requests: HttpProbe[]; warmup: number }
   | { op: 'exit' };
@@ -80,6 +113,8 @@ export interface LoadResult {
   duplicated: number;
   misrouted: number;
   acks: number;
+  /** Lost messages by who sent them (two processes: patients on A, practitioners on B). */
+  lostBySender: { patients: number; practitioners: number };
   errors: Record<string, number>;
   closes: Record<string, number>;
   otherFrames: Record<string, number>;
@@ -90,6 +125,8 @@ export interface LoadResult {
   generatorCpuSeconds: number;
   /** By the second the messages were due in: where in the run the slow ones were. */
   perSecond: { p99: number; max: number }[];
+  /** With `withAcks`: the client-id prefix of the run and the message numbers acknowledged. */
+  acked?: { tag: string; keys: number[] };
 }
 
 export interface FloorResult {
@@ -99,6 +136,14 @@ export interface FloorResult {
   ackLatency: Latency;
   errors: Record<string, number>;
   closes: Record<string, number>;
+}
+
+export interface ChurnResult {
+  /** Connections opened and closed again while churning. */
+  cycles: number;
+  opened: number;
+  failed: number;
+  failures: Record<string, number>;
 }
 
 export interface IdleResult {

@@ -27,8 +27,6 @@ export function markdown(report: Report): string {
     '',
     `Run: \`${report.command}\` on ${report.source}, ${report.startedAt} → ${report.finishedAt}.`,
     '',
-    '| scenario | figure | carechat | raw relay | target | result |',
-    '|---|---|---|---|---|---|',
   ];
   const rows: Row[] = report.scenarios.flatMap((s) =>
     s.error
@@ -44,11 +42,31 @@ export function markdown(report: Report): string {
         ]
       : s.rows,
   );
-  for (const r of rows) {
-    // A smoke run is too small and short to judge a target by.
-    const result = report.quick ? '' : verdict(r.pass);
+  // A smoke run is too small and short to judge a target by.
+  const judged = (r: Row) => (report.quick ? '' : verdict(r.pass));
+  const headline = rows.filter((r) => r.issue);
+  if (headline.length > 0) {
     lines.push(
-      `| ${r.scenario} | ${cell(r.figure)} | ${cell(r.carechat)} | ${cell(r.relay)} | ${cell(r.target)} | ${result} |`,
+      "## Issue 12's targets",
+      '',
+      '| scenario | figure | carechat | target | met? |',
+      '|---|---|---|---|---|',
+    );
+    for (const r of headline) {
+      lines.push(
+        `| ${cell(r.issue!)} | ${cell(r.figure)} | ${cell(r.carechat)} | ${cell(r.target)} | ${report.quick ? '(quick run)' : verdict(r.pass)} |`,
+      );
+    }
+    lines.push('', '## Every figure', '');
+  }
+  lines.push(
+    '| scenario | figure | carechat | raw relay | carechat / relay | target | result |',
+    '|---|---|---|---|---|---|---|',
+  );
+  for (const r of rows) {
+    const ratio = r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×`;
+    lines.push(
+      `| ${r.scenario} | ${cell(r.figure)} | ${cell(r.carechat)} | ${cell(r.relay)} | ${ratio} | ${cell(r.target)} | ${judged(r)} |`,
     );
   }
   const knee = kneeSteps(report);

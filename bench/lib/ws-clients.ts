@@ -73,19 +73,36 @@ export class ClientSet {
 
   constructor(readonly target: Target) {}
 
+  /**
+   * Opens two sockets a pair: the patient's to `endpoint`, the practitioner's to
+   * `practitionerEndpoint` when given (another process), else to `endpoint` too.
+   */
   async connect(
     endpoint: Endpoint,
     pairs: readonly BenchPair[],
-    opts: { concurrency: number; maxFailures: number; timeLimitMs: number },
+    opts: {
+      concurrency: number;
+      maxFailures: number;
+      timeLimitMs: number;
+      practitionerEndpoint?: Endpoint | undefined;
+    },
   ): Promise<ConnectResult> {
     const specs = pairs.flatMap((p, i) => [
-      { user: p.patient, roomId: p.roomId, lastSeq: p.lastSeq, index: 2 * i, peer: 2 * i + 1 },
+      {
+        user: p.patient,
+        roomId: p.roomId,
+        lastSeq: p.lastSeq,
+        index: 2 * i,
+        peer: 2 * i + 1,
+        endpoint,
+      },
       {
         user: p.practitioner,
         roomId: p.roomId,
         lastSeq: p.lastSeq,
         index: 2 * i + 1,
         peer: 2 * i,
+        endpoint: opts.practitionerEndpoint ?? endpoint,
       },
     ]);
     const failures: Record<string, number> = {};
@@ -98,7 +115,7 @@ export class ClientSet {
       while (next < specs.length && failed < opts.maxFailures && performance.now() < deadline) {
         const spec = specs[next++]!;
         try {
-          const client = await this.open(endpoint, spec);
+          const client = await this.open(spec.endpoint, spec);
           if (!client.live && this.target === 'carechat') noHello++;
           this.clients[spec.index] = client;
         } catch (err) {

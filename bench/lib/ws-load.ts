@@ -8,6 +8,7 @@ export async function openLoop(
   rate: number,
   durationMs: number,
   drainMs: number,
+  withAcks = false,
 ): Promise<LoadResult> {
   const total = Math.round((rate * durationMs) / 1000);
   const run = set.begin(total);
@@ -38,6 +39,14 @@ export async function openLoop(
   }
   const cpu = process.cpuUsage(cpu0);
   set.end();
+  const lostBySender = { patients: 0, practitioners: 0 };
+  for (let i = 0; i < total; i++) {
+    if (run.arrivals[i] === 0) {
+      // Even client indexes are patients, odd ones practitioners (ClientSet.connect).
+      if (set.senderOf(i) % 2 === 0) lostBySender.patients++;
+      else lostBySender.practitioners++;
+    }
+  }
   return {
     rate,
     durationMs,
@@ -48,6 +57,7 @@ export async function openLoop(
     duplicated: run.duplicated,
     misrouted: run.misrouted,
     acks: run.acks,
+    lostBySender,
     errors: run.errors,
     closes: run.closes,
     otherFrames: run.otherFrames,
@@ -56,7 +66,16 @@ export async function openLoop(
     sendLagMaxMs: round(lagMax),
     generatorCpuSeconds: round((cpu.user + cpu.system) / 1e6),
     perSecond: perSecond(run.latency, rate),
+    ...(withAcks ? { acked: { tag: run.tag, keys: ackedKeys(run.ackLatency) } } : {}),
   };
+}
+
+function ackedKeys(ackLatency: Float64Array): number[] {
+  const keys: number[] = [];
+  ackLatency.forEach((v, k) => {
+    if (!Number.isNaN(v)) keys.push(k);
+  });
+  return keys;
 }
 
 /** p99 and worst latency of the messages due in each second: stalls show as spikes. */
@@ -73,18 +92,28 @@ function perSecond(latency: Float64Array, rate: number): { p99: number; max: num
 /**
  * Closed loop: one message in flight, each sent when the previous one arrived. Turns go
  * round the pairs and both directions, so no user exceeds the gateway's per-connection
- * command rate (50/s) however fast deliveries come back.
+ * command rate (50/s) however fast deliveries come back. With `spacingMs`, a message is
+ * sent no sooner than that long after the previous one was: the processes idle between
+ * messages, as they do in real conversations, instead of staying hot.
  */
 export async function closedLoop(
   set: ClientSet,
   count: number,
   warmup: number,
+  opts: { spacingMs?: number | undefined; pairs?: number | undefined } = {},
 ): Promise<FloorResult> {
   const total = count + warmup;
   const run = set.begin(total);
-  const pairs = Math.floor(set.clients.length / 2);
+  const pairs = Math.min(opts.pairs ?? Infinity, Math.floor(set.clients.length / 2));
+  const spacing = opts.spacingMs ?? 0;
   let lost = 0;
+  let lastSentAt = -Infinity;
   for (let k = 0; k < total && lost < 10; k++) {
+    if (spacing > 0) {
+      const wait = lastSentAt + spacing - performance.now();
+      if (wait > 0) await sleep(wait);
+    }
+    lastSentAt = performance.now();
     const pair = k % pairs;
     const from = 2 * pair + (Math.floor(k / pairs) % 2);
     const arrived = new Promise<boolean>((resolve) => {
