@@ -213,10 +213,13 @@ export class MessageWriter {
       else counts.patient += 1;
       received.set(row.room_id, counts);
     }
-    for (const id of touched) {
-      const room = rooms.get(id)!;
-      await tx.rooms.advance(room, room.last_seq, now, received.get(id)!);
-    }
+    await tx.rooms.advanceMany(
+      [...touched].map((id) => {
+        const room = rooms.get(id)!;
+        return { room, lastSeq: room.last_seq, received: received.get(id)! };
+      }),
+      now,
+    );
     await tx.audit.recordMany(audit);
     await this.deps.outbox.emit(store, now, committedEvents(rows, rooms));
     const members = new Map(

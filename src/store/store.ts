@@ -3,7 +3,7 @@ import type { Database, Dialect } from './database.js';
 import type { DB } from './schema.js';
 import { UserRepository } from './user-repository.js';
 import { SessionRepository } from './session-repository.js';
-import { AuditRepository } from './audit-repository.js';
+import { AuditRepository, ChainHeadMemo } from './audit-repository.js';
 import { RateLimitRepository } from './rate-limit-repository.js';
 import { AppointmentRepository } from './appointment-repository.js';
 import { RoomRepository } from './room-repository.js';
@@ -47,13 +47,18 @@ export class Store {
   readonly #files: FileRepository;
   readonly #attachments: AttachmentRepository;
 
+  readonly #chain: ChainHeadMemo;
+
   constructor(
     readonly db: Kysely<DB>,
     readonly dialect: Dialect,
+    /** The audit chain's head as this process last wrote it: one per store, shared by its transactions. */
+    chain: ChainHeadMemo = new ChainHeadMemo(),
   ) {
+    this.#chain = chain;
     this.users = new UserRepository(db);
     this.sessions = new SessionRepository(db);
-    this.audit = new AuditRepository(db, dialect);
+    this.audit = new AuditRepository(db, dialect, chain);
     this.rateLimits = new RateLimitRepository(db);
     this.#appointments = new AppointmentRepository(db);
     this.#rooms = new RoomRepository(db, dialect);
@@ -92,7 +97,12 @@ export class Store {
     if (this.db.isTransaction) return fn(this);
     return this.db
       .transaction()
-      .execute((trx: Transaction<DB>) => fn(new Store(trx, this.dialect)));
+      .execute((trx: Transaction<DB>) => fn(new Store(trx, this.dialect, this.#chain)))
+      .catch((err: unknown) => {
+        // Rolled back: any head appended inside never happened.
+        this.#chain.forget();
+        throw err;
+      });
   }
 
   /**
