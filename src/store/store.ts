@@ -48,6 +48,8 @@ export class Store {
   readonly #attachments: AttachmentRepository;
 
   readonly #chain: ChainHeadMemo;
+  /** Inside a transaction: what to run once it has committed. */
+  #onCommit: (() => void)[] | undefined;
 
   constructor(
     readonly db: Kysely<DB>,
@@ -95,14 +97,31 @@ export class Store {
   /** Runs `fn` in one transaction; an audit row written inside commits or rolls back with it. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this);
+    const onCommit: (() => void)[] = [];
     return this.db
       .transaction()
-      .execute((trx: Transaction<DB>) => fn(new Store(trx, this.dialect, this.#chain)))
-      .catch((err: unknown) => {
-        // Rolled back: any head appended inside never happened.
-        this.#chain.forget();
-        throw err;
-      });
+      .execute((trx: Transaction<DB>) => {
+        const tx = new Store(trx, this.dialect, this.#chain);
+        tx.#onCommit = onCommit;
+        return fn(tx);
+      })
+      .then(
+        (result) => {
+          for (const run of onCommit) run();
+          return result;
+        },
+        (err: unknown) => {
+          // Rolled back: any head appended inside never happened.
+          this.#chain.forget();
+          throw err;
+        },
+      );
+  }
+
+  /** Runs `fn` once the transaction this store is bound to has committed; at once outside one. */
+  afterCommit(fn: () => void): void {
+    if (this.#onCommit) this.#onCommit.push(fn);
+    else fn();
   }
 
   /**
