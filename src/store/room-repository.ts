@@ -346,21 +346,28 @@ export class RoomRepository {
     return out;
   }
 
-  /** Moves delivered marks forward; answers the ones that moved (one statement each, no read first). */
+  /** Moves delivered marks forward; answers the ones that moved (no read first). */
   async advanceDelivered(
     items: readonly { roomId: string; userId: string; seq: number }[],
   ): Promise<{ roomId: string; userId: string; seq: number }[]> {
+    // One statement per 300 marks instead of one per mark (3,600 a knee run): only marks
+    // that move come back.
     const moved: { roomId: string; userId: string; seq: number }[] = [];
-    for (const item of items) {
-      const row = await this.db
-        .updateTable('room_members')
-        .set('delivered_seq', item.seq)
-        .where('room_id', '=', item.roomId)
-        .where('user_id', '=', item.userId)
-        .where('delivered_seq', '<', item.seq)
-        .returning('delivered_seq')
-        .executeTakeFirst();
-      if (row) moved.push(item);
+    for (let i = 0; i < items.length; i += 300) {
+      const values = sql.join(
+        items
+          .slice(i, i + 300)
+          .map((m) => sql`(${m.roomId}, ${m.userId}, cast(${m.seq} as integer))`),
+      );
+      const { rows } = await sql<{ room_id: string; user_id: string; delivered_seq: number }>`
+        update room_members set delivered_seq = v.column3 from (values ${values}) as v
+        where room_members.room_id = v.column1 and room_members.user_id = v.column2
+          and room_members.delivered_seq < v.column3
+        returning room_members.room_id, room_members.user_id, room_members.delivered_seq`.execute(
+        this.db,
+      );
+      for (const r of rows)
+        moved.push({ roomId: r.room_id, userId: r.user_id, seq: Number(r.delivered_seq) });
     }
     return moved;
   }
