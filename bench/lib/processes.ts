@@ -94,6 +94,10 @@ export async function startCarechat(opts: {
     DATABASE_URL: opts.databaseUrl ?? `sqlite:${opts.dbPath}`,
     LOG_LEVEL: 'warn',
     DEMO: 'false',
+    // The SQLite writer thread, on or off as the harness was started (compare both).
+    ...(process.env.SQLITE_WRITER_THREAD
+      ? { SQLITE_WRITER_THREAD: process.env.SQLITE_WRITER_THREAD }
+      : {}),
   };
   const profile = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
   // After tsx, which is what lets node load a .ts preload.

@@ -110,20 +110,19 @@ export class MessageWriter {
     // One batch holds many senders, and its rooms must be locked together in id order, so
     // the writer locks as the system and decides each send with the policy below.
     const tx = store.system();
-    const rooms = new Map(
-      (await tx.rooms.lockForSend([...new Set(batch.map((p) => p.roomId))].sort())).map((r) => [
-        r.id,
-        { ...r },
-      ]),
-    );
+    // Both reads are sent together and answered in the order sent (by the SQLite writer
+    // thread, or on PostgreSQL's one connection): the batch waits once, not twice.
     // Locks first, then the idempotency lookup: on PostgreSQL a concurrent sender of the
     // same client id in this room has committed by the time we hold the room's lock.
+    const [locked, found] = await Promise.all([
+      tx.rooms.lockForSend([...new Set(batch.map((p) => p.roomId))].sort()),
+      tx.messages.findByClientIds(
+        batch.map((p) => ({ senderId: p.ctx.actor.id, clientId: p.clientId })),
+      ),
+    ]);
+    const rooms = new Map(locked.map((r) => [r.id, { ...r }]));
     const existing = new Map<string, MessageRow>(
-      (
-        await tx.messages.findByClientIds(
-          batch.map((p) => ({ senderId: p.ctx.actor.id, clientId: p.clientId })),
-        )
-      ).map((m) => [`${m.sender_id}:${m.client_id}`, m]),
+      found.map((m) => [`${m.sender_id}:${m.client_id}`, m]),
     );
     // Read after the room locks, so no concurrent send in the room can claim the same upload.
     const attachable = new Map<Pending, Map<string, AttachmentRow>>();
@@ -201,8 +200,6 @@ export class MessageWriter {
       );
       return { ok: true, row, created: true };
     });
-    await tx.messages.insertMany(rows);
-    for (const a of attaching) await tx.attachments.attach(a.ids, a.messageId, now);
     // Messages each member received in this batch: counted in the same statement that
     // advances the room.
     const received = new Map<string, { patient: number; practitioner: number }>();
@@ -213,12 +210,24 @@ export class MessageWriter {
       else counts.patient += 1;
       received.set(row.room_id, counts);
     }
-    for (const id of touched) {
-      const room = rooms.get(id)!;
-      await tx.rooms.advance(room, room.last_seq, now, received.get(id)!);
-    }
-    await tx.audit.recordMany(audit);
-    await this.deps.outbox.emit(store, now, committedEvents(rows, rooms));
+    // The writes do not depend on one another's answers, so they are sent together: the
+    // store runs them in order (uploads are claimed after their message exists), and the
+    // batch waits for one answer instead of one per statement (on the SQLite writer thread,
+    // each answer is a turn of this event loop). Any failure rolls the whole batch back.
+    await Promise.all([
+      tx.messages.insertMany(rows).then(async () => {
+        for (const a of attaching) await tx.attachments.attach(a.ids, a.messageId, now);
+      }),
+      tx.rooms.advanceMany(
+        [...touched].map((id) => {
+          const room = rooms.get(id)!;
+          return { room, lastSeq: room.last_seq, received: received.get(id)! };
+        }),
+        now,
+      ),
+      tx.audit.recordMany(audit),
+      this.deps.outbox.emit(store, now, committedEvents(rows, rooms)),
+    ]);
     const members = new Map(
       [...rooms.values()].map((r) => [r.id, [r.patient_id, r.practitioner_id]]),
     );

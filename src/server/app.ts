@@ -144,7 +144,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const { config } = opts;
   const log = opts.logger ?? createLogger(config);
   const database =
-    opts.database ?? openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
+    opts.database ??
+    openDatabase(config.databaseUrl, {
+      poolSize: config.databasePoolSize,
+      writerThread: config.sqliteWriterThread,
+    });
   await migrateToLatest(database);
   const bus =
     opts.bus ??

@@ -43,6 +43,7 @@ const envSchema = z.object({
       message: 'must name its ?schema= in lower-case letters, digits and _',
     }),
   DATABASE_POOL_SIZE: wholeNumber('a number of connections', 1, 200).default(10),
+  SQLITE_WRITER_THREAD: bool.default(false),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/.+/, 'must be redis://… or rediss://…')
@@ -196,6 +197,8 @@ export type Config = {
   metricsHost: string;
   databaseUrl: string;
   databasePoolSize: number;
+  /** SQLite: the write connection in a worker thread. */
+  sqliteWriterThread: boolean;
   redisUrl: string | undefined;
   redisPrefix: string;
   publicOrigin: string;
@@ -287,6 +290,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsHost: e.METRICS_HOST,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    sqliteWriterThread: e.SQLITE_WRITER_THREAD,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     publicOrigin,

@@ -41,6 +41,30 @@ export interface ChainHead {
   hash: string;
 }
 
+/**
+ * The chain's head as this process last appended it, shared by a store and every
+ * transaction it opens, so that an SQLite append does not read the head back (a select
+ * per batch on the hot path). SQLite's `data_version` tells whether another connection
+ * (another process, a worker) committed since; then, or when unknown, the head is read.
+ * A rolled-back transaction forgets it (`Store.transaction`). PostgreSQL always reads the
+ * head under its advisory lock: other processes append to the same chain.
+ */
+export class ChainHeadMemo {
+  private known: { head: ChainHead | undefined; version: number } | undefined;
+
+  get(version: number): ChainHead | undefined | false {
+    return this.known?.version === version ? this.known.head : false;
+  }
+
+  set(head: ChainHead | undefined, version: number): void {
+    this.known = { head, version };
+  }
+
+  forget(): void {
+    this.known = undefined;
+  }
+}
+
 /** The PostgreSQL advisory lock that orders every append to one store's chain. */
 const CHAIN_LOCK = 'carechat:audit-chain';
 
@@ -54,6 +78,7 @@ export class AuditRepository {
   constructor(
     private readonly db: Kysely<DB>,
     private readonly dialect: Dialect,
+    private readonly memo: ChainHeadMemo = new ChainHeadMemo(),
   ) {}
 
   async record(e: AuditEntry): Promise<void> {
@@ -68,7 +93,12 @@ export class AuditRepository {
   async recordMany(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
     if (this.db.isTransaction) return this.append(this.db, entries);
-    await this.db.transaction().execute((trx) => this.append(trx, entries));
+    try {
+      await this.db.transaction().execute((trx) => this.append(trx, entries));
+    } catch (err) {
+      this.memo.forget();
+      throw err;
+    }
   }
 
   private async append(trx: Kysely<DB>, entries: readonly AuditEntry[]): Promise<void> {
@@ -82,7 +112,10 @@ export class AuditRepository {
         trx,
       );
     }
-    let { id, hash } = (await headOf(trx)) ?? { id: 0, hash: GENESIS_HASH };
+    const version = this.dialect === 'sqlite' ? await dataVersion(trx) : undefined;
+    const remembered = version === undefined ? false : this.memo.get(version);
+    const head = remembered === false ? await headOf(trx) : remembered;
+    let { id, hash } = head ?? { id: 0, hash: GENESIS_HASH };
     const rows = entries.map((e) => {
       id += 1;
       const fields = {
@@ -100,7 +133,10 @@ export class AuditRepository {
       hash = row.hash;
       return row;
     });
+    // Ids are explicit: should the memo ever be stale, the insert fails on the primary key
+    // (and the transaction's rollback forgets the memo) instead of forking the chain.
     await trx.insertInto('audit_events').values(rows).execute();
+    if (version !== undefined) this.memo.set({ id, hash }, version);
   }
 
   /** The newest row's id and hash, or undefined for an empty trail. */
@@ -135,6 +171,7 @@ export class AuditRepository {
     await removeAuditGuard(db, this.dialect);
     await this.db.deleteFrom('audit_events').execute();
     await installAuditGuard(db, this.dialect);
+    this.memo.forget();
     // The store's own row, so built here: the domain's helper is out of the store's reach.
     const entry: Omit<AuditEntry, typeof builtByAuditEntry> = {
       at,
@@ -158,6 +195,12 @@ export class AuditRepository {
     if (f.beforeId !== undefined) q = q.where('id', '<', f.beforeId);
     return q.execute();
   }
+}
+
+/** SQLite: changes exactly when another connection committed to the file since the last look. */
+async function dataVersion(db: Kysely<DB>): Promise<number> {
+  const { rows } = await sql<{ data_version: number }>`pragma data_version`.execute(db);
+  return Number(rows[0]?.data_version);
 }
 
 async function headOf(db: Kysely<DB>): Promise<ChainHead | undefined> {

@@ -12,6 +12,8 @@ import {
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
+import { SqliteWriterThread } from './sqlite-writer-thread.js';
+import { WorkerSqliteDialect } from './sqlite-worker-driver.js';
 import type { DB } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -21,6 +23,8 @@ export interface Database {
   readonly dialect: Dialect;
   /** PostgreSQL: the schema named by the URL's `?schema=`, made at start when missing. */
   readonly schema?: string | undefined;
+  /** SQLite with `writerThread`: the thread that holds the write connection. */
+  readonly writerThread?: SqliteWriterThread;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -30,11 +34,14 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 export interface OpenOptions {
   poolSize?: number;
+  /** SQLite: the write connection in a worker thread (sqlite-worker-driver.ts). */
+  writerThread?: boolean;
 }
 
 /** Opens the store named by a `sqlite:<path>` or `postgres://…` URL. Does not migrate. */
 export function openDatabase(url: string, options: OpenOptions = {}): Database {
-  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
+  if (url.startsWith('sqlite:'))
+    return openSqlite(url.slice('sqlite:'.length), options.writerThread ?? false);
   return openPostgres(url, options.poolSize ?? 10);
 }
 
@@ -42,7 +49,10 @@ export function openDatabase(url: string, options: OpenOptions = {}): Database {
  * Kysely prepares every statement anew; preparing costs about as much as running a short
  * one. Statements are kept by their SQL text (least recently used out first) and reused.
  */
-function withStatementCache(raw: SqliteDatabase.Database, size = 500): SqliteDialectDatabase {
+function withStatementCache(
+  raw: SqliteDatabase.Database,
+  size = 500,
+): SqliteDialectDatabase & { prepare(sql: string): SqliteDatabase.Statement } {
   const cache = new Map<string, SqliteDatabase.Statement>();
   return {
     close: () => raw.close(),
@@ -60,7 +70,7 @@ function withStatementCache(raw: SqliteDatabase.Database, size = 500): SqliteDia
   };
 }
 
-function openSqlite(path: string): Database {
+function openSqlite(path: string, writerThread: boolean): Database {
   if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
   const raw = new SqliteDatabase(path);
   raw.pragma('journal_mode = WAL');
@@ -74,10 +84,23 @@ function openSqlite(path: string): Database {
   const checkpointer = path === ':memory:' ? undefined : startCheckpointer(path);
   if (checkpointer) raw.pragma('wal_autocheckpoint = 10000');
   raw.pragma('journal_size_limit = 67108864');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  // An in-memory store is one connection: it cannot be shared with a thread.
+  const writer =
+    writerThread && path !== ':memory:'
+      ? new SqliteWriterThread(path, checkpointer ? 10000 : 1000)
+      : undefined;
+  // This connection then only reads; query_only makes sure nothing writes through it.
+  if (writer) raw.pragma('query_only = ON');
+  const statements = withStatementCache(raw);
+  const db = new Kysely<DB>({
+    dialect: writer
+      ? new WorkerSqliteDialect(statements, writer)
+      : new SqliteDialect({ database: statements }),
+  });
   return {
     db,
     dialect: 'sqlite',
+    ...(writer ? { writerThread: writer } : {}),
     ping: async () => {
       await sql`select 1`.execute(db);
     },

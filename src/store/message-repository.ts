@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB, MessageRow } from './schema.js';
 
 export class MessageRepository {
@@ -14,20 +14,27 @@ export class MessageRepository {
     }
   }
 
-  /** Messages already stored for these (sender, client id) pairs; uses the unique index. */
+  /**
+   * Messages already stored for these (sender, client id) pairs, one index probe per pair.
+   * `sender_id IN (…) AND client_id IN (…)` probed every sender with every client id (n²:
+   * 2,500 probes for a batch of 50, 1.5 ms a batch at the knee); row values name the pairs.
+   */
   async findByClientIds(
     pairs: readonly { senderId: string; clientId: string }[],
   ): Promise<MessageRow[]> {
-    if (pairs.length === 0) return [];
-    const senders = [...new Set(pairs.map((p) => p.senderId))];
-    const clientIds = [...new Set(pairs.map((p) => p.clientId))];
-    const wanted = new Set(pairs.map((p) => `${p.senderId}:${p.clientId}`));
-    const rows = await this.db
-      .selectFrom('messages')
-      .selectAll()
-      .where('sender_id', 'in', senders)
-      .where('client_id', 'in', clientIds)
-      .execute();
-    return rows.filter((r) => wanted.has(`${r.sender_id}:${r.client_id}`));
+    const rows: MessageRow[] = [];
+    // Two parameters a pair: well under SQLite's bound-parameter limit.
+    for (let i = 0; i < pairs.length; i += 1000) {
+      const chunk = pairs.slice(i, i + 1000);
+      const values = sql.join(chunk.map((p) => sql`(${p.senderId}, ${p.clientId})`));
+      rows.push(
+        ...(await this.db
+          .selectFrom('messages')
+          .selectAll()
+          .where(sql<boolean>`(sender_id, client_id) in (values ${values})`)
+          .execute()),
+      );
+    }
+    return rows;
   }
 }

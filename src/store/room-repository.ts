@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './database.js';
 import type { AppointmentStatus, DB, RoomClosedReason, RoomMemberRow, RoomRow } from './schema.js';
 
@@ -148,39 +148,41 @@ export class RoomRepository {
   }
 
   /**
-   * Records new messages in a room, inside the send transaction: the room's last seq and
-   * activity, and in ONE statement per room both members' received counters. The archive
-   * flag is cleared rather than compared by time: a message in the archive's millisecond,
-   * or from a process whose clock runs behind, must still bring the room back.
+   * Records a batch's new messages, inside the send transaction: each room's last seq and
+   * activity in ONE statement, and both members' received counters of every room in a
+   * second one (`UPDATE … FROM (VALUES …)`, both stores), so a batch over many rooms costs
+   * two statements instead of two per room (on PostgreSQL: two round trips, not 2 × rooms).
+   * The archive flag is cleared rather than compared by time: a message in the archive's
+   * millisecond, or from a process whose clock runs behind, must still bring the room back.
    */
-  async advance(
-    room: Pick<RoomRow, 'id' | 'patient_id' | 'practitioner_id'>,
-    lastSeq: number,
+  async advanceMany(
+    items: readonly {
+      room: Pick<RoomRow, 'id' | 'patient_id' | 'practitioner_id'>;
+      lastSeq: number;
+      received: { patient: number; practitioner: number };
+    }[],
     at: number,
-    received: { patient: number; practitioner: number },
   ): Promise<void> {
-    await this.db
-      .updateTable('rooms')
-      .set({ last_seq: lastSeq, last_activity_at: at })
-      .where('id', '=', room.id)
-      .execute();
-    await this.db
-      .updateTable('room_members')
-      .set((eb) => ({
-        received_count: eb(
-          'received_count',
-          '+',
-          eb
-            .case()
-            .when('user_id', '=', room.patient_id)
-            .then(received.patient)
-            .else(received.practitioner)
-            .end(),
-        ),
-        archived_at: null,
-      }))
-      .where('room_id', '=', room.id)
-      .execute();
+    // Three parameters a member row: 300 rooms (1,800 parameters) a statement at most.
+    for (let i = 0; i < items.length; i += 300) {
+      const chunk = items.slice(i, i + 300);
+      // VALUES columns are column1, column2, … in both stores; the casts type PostgreSQL's
+      // otherwise untyped parameters.
+      const seqs = sql.join(chunk.map((r) => sql`(${r.room.id}, cast(${r.lastSeq} as integer))`));
+      await sql`update rooms set last_seq = v.column2, last_activity_at = ${at}
+        from (values ${seqs}) as v where rooms.id = v.column1`.execute(this.db);
+      const counts = sql.join(
+        chunk.flatMap((r) => [
+          sql`(${r.room.id}, ${r.room.patient_id}, cast(${r.received.patient} as integer))`,
+          sql`(${r.room.id}, ${r.room.practitioner_id}, cast(${r.received.practitioner} as integer))`,
+        ]),
+      );
+      await sql`update room_members set received_count = received_count + v.column3,
+        archived_at = null from (values ${counts}) as v
+        where room_members.room_id = v.column1 and room_members.user_id = v.column2`.execute(
+        this.db,
+      );
+    }
   }
 
   member(roomId: string, userId: string): Promise<RoomMemberRow | undefined> {
@@ -344,21 +346,28 @@ export class RoomRepository {
     return out;
   }
 
-  /** Moves delivered marks forward; answers the ones that moved (one statement each, no read first). */
+  /** Moves delivered marks forward; answers the ones that moved (no read first). */
   async advanceDelivered(
     items: readonly { roomId: string; userId: string; seq: number }[],
   ): Promise<{ roomId: string; userId: string; seq: number }[]> {
+    // One statement per 300 marks instead of one per mark (3,600 a knee run): only marks
+    // that move come back.
     const moved: { roomId: string; userId: string; seq: number }[] = [];
-    for (const item of items) {
-      const row = await this.db
-        .updateTable('room_members')
-        .set('delivered_seq', item.seq)
-        .where('room_id', '=', item.roomId)
-        .where('user_id', '=', item.userId)
-        .where('delivered_seq', '<', item.seq)
-        .returning('delivered_seq')
-        .executeTakeFirst();
-      if (row) moved.push(item);
+    for (let i = 0; i < items.length; i += 300) {
+      const values = sql.join(
+        items
+          .slice(i, i + 300)
+          .map((m) => sql`(${m.roomId}, ${m.userId}, cast(${m.seq} as integer))`),
+      );
+      const { rows } = await sql<{ room_id: string; user_id: string; delivered_seq: number }>`
+        update room_members set delivered_seq = v.column3 from (values ${values}) as v
+        where room_members.room_id = v.column1 and room_members.user_id = v.column2
+          and room_members.delivered_seq < v.column3
+        returning room_members.room_id, room_members.user_id, room_members.delivered_seq`.execute(
+        this.db,
+      );
+      for (const r of rows)
+        moved.push({ roomId: r.room_id, userId: r.user_id, seq: Number(r.delivered_seq) });
     }
     return moved;
   }

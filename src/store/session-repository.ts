@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB, SessionRow, UserRow } from './schema.js';
 
 export type SessionWithUser = { session: SessionRow; user: UserRow };
@@ -60,19 +60,24 @@ export class SessionRepository {
       .execute();
   }
 
-  /** Records activity for many sessions in one transaction (never moving a mark back). */
+  /**
+   * Records activity for many sessions (never moving a mark back): one statement per 400
+   * sessions (`UPDATE … FROM (VALUES …)`) instead of one per session, which the heartbeat
+   * of 10,000 connections paid as 10,000 statements (and as many round trips to the
+   * SQLite writer thread or PostgreSQL).
+   */
   async touchMany(items: readonly { idHash: string; at: number }[]): Promise<void> {
     const run = async (db: Kysely<DB>) => {
-      for (const { idHash, at } of items) {
-        await db
-          .updateTable('sessions')
-          .set({ last_seen_at: at })
-          .where('id_hash', '=', idHash)
-          .where('last_seen_at', '<', at)
-          .execute();
+      for (let i = 0; i < items.length; i += 400) {
+        const values = sql.join(
+          items.slice(i, i + 400).map((t) => sql`(${t.idHash}, cast(${t.at} as bigint))`),
+        );
+        await sql`update sessions set last_seen_at = v.column2 from (values ${values}) as v
+          where sessions.id_hash = v.column1 and sessions.last_seen_at < v.column2`.execute(db);
       }
     };
-    if (this.db.isTransaction) return run(this.db);
+    if (items.length === 0) return;
+    if (this.db.isTransaction || items.length <= 400) return run(this.db);
     await this.db.transaction().execute(run);
   }
 

@@ -3,7 +3,7 @@ import type { Database, Dialect } from './database.js';
 import type { DB } from './schema.js';
 import { UserRepository } from './user-repository.js';
 import { SessionRepository } from './session-repository.js';
-import { AuditRepository } from './audit-repository.js';
+import { AuditRepository, ChainHeadMemo } from './audit-repository.js';
 import { RateLimitRepository } from './rate-limit-repository.js';
 import { AppointmentRepository } from './appointment-repository.js';
 import { RoomRepository } from './room-repository.js';
@@ -59,13 +59,20 @@ export class Store {
   readonly #files: FileRepository;
   readonly #attachments: AttachmentRepository;
 
+  readonly #chain: ChainHeadMemo;
+  /** Inside a transaction: what to run once it has committed. */
+  #onCommit: (() => void)[] | undefined;
+
   constructor(
     readonly db: Kysely<DB>,
     readonly dialect: Dialect,
+    /** The audit chain's head as this process last wrote it: one per store, shared by its transactions. */
+    chain: ChainHeadMemo = new ChainHeadMemo(),
   ) {
+    this.#chain = chain;
     this.users = new UserRepository(db);
     this.sessions = new SessionRepository(db);
-    this.audit = new AuditRepository(db, dialect);
+    this.audit = new AuditRepository(db, dialect, chain);
     this.rateLimits = new RateLimitRepository(db);
     this.#appointments = new AppointmentRepository(db);
     this.#rooms = new RoomRepository(db, dialect);
@@ -108,9 +115,31 @@ export class Store {
   /** Runs `fn` in one transaction; an audit row written inside commits or rolls back with it. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this);
+    const onCommit: (() => void)[] = [];
     return this.db
       .transaction()
-      .execute((trx: Transaction<DB>) => fn(new Store(trx, this.dialect)));
+      .execute((trx: Transaction<DB>) => {
+        const tx = new Store(trx, this.dialect, this.#chain);
+        tx.#onCommit = onCommit;
+        return fn(tx);
+      })
+      .then(
+        (result) => {
+          for (const run of onCommit) run();
+          return result;
+        },
+        (err: unknown) => {
+          // Rolled back: any head appended inside never happened.
+          this.#chain.forget();
+          throw err;
+        },
+      );
+  }
+
+  /** Runs `fn` once the transaction this store is bound to has committed; at once outside one. */
+  afterCommit(fn: () => void): void {
+    if (this.#onCommit) this.#onCommit.push(fn);
+    else fn();
   }
 
   /**

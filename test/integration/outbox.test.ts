@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Delivered } from '../../src/domain/events/events.js';
 import { ProcessorRegistry, type Processor } from '../../src/domain/events/processor.js';
-import { OutboxDispatcher } from '../../src/domain/events/dispatcher.js';
+import { defaultOutboxSettings, OutboxDispatcher } from '../../src/domain/events/dispatcher.js';
 import pino from 'pino';
 import type { OutboxPageWire, OutboxDeliveryWire } from '../../src/shared/outbox.js';
 import type { MessageWire } from '../../src/shared/wire.js';
@@ -327,6 +327,53 @@ describe('outbox: dispatch after commit', () => {
 });
 
 describe('outbox: retries, dead letters and the admin', () => {
+  it('an idle processor looks at the store only when work was committed for it, a retry comes due, or the idle poll passes', async () => {
+    const { processor, state } = recorder('mailer', ['appointment.requested']);
+    const t = await start([processor], 3);
+    const clock = manualClock(t);
+    const looks = vi.spyOn(t.services.store.events, 'due');
+    const patient = await buildPatient(t);
+    const doctor = await buildPractitioner(t);
+    await run(t, 'mailer');
+    await run(t, 'mailer');
+    // PostgreSQL: other processes write events too, so every tick looks.
+    const idle = t.services.store.dialect === 'sqlite' ? 1 : 2;
+    expect(looks).toHaveBeenCalledTimes(idle);
+
+    state.failing = true;
+    await requestAppointment(t, patient, doctor);
+    await run(t, 'mailer');
+    expect(state.seen).toHaveLength(1);
+    looks.mockClear();
+    // The retry is known to come due in a second: nothing to look for before.
+    clock.advance(999);
+    await run(t, 'mailer');
+    expect(looks).toHaveBeenCalledTimes(idle - 1);
+    clock.advance(1);
+    state.failing = false;
+    await run(t, 'mailer');
+    expect(state.seen).toHaveLength(2);
+    expect((await deliveries(t, 'mailer'))[0]).toMatchObject({ state: 'done' });
+
+    // Committed here: the next tick looks at once.
+    await requestAppointment(t, patient, doctor);
+    await run(t, 'mailer');
+    expect(state.seen).toHaveLength(3);
+    // Written behind this process's back (another connection, a restore): found by the idle poll.
+    looks.mockClear();
+    await t.services.store.db
+      .updateTable('event_deliveries')
+      .set({ state: 'pending', next_attempt_at: clock.now() })
+      .where('processor', '=', 'mailer')
+      .execute();
+    await run(t, 'mailer');
+    expect(state.seen).toHaveLength(t.services.store.dialect === 'sqlite' ? 3 : 5);
+    clock.advance(defaultOutboxSettings.idlePollMs);
+    await run(t, 'mailer');
+    // Both deliveries again.
+    expect(state.seen).toHaveLength(5);
+  });
+
   it('retries with exponential backoff, then dead; the admin sees it and puts it back', async () => {
     const { processor, state } = recorder('mailer', ['appointment.requested']);
     const t = await start([processor], 3);

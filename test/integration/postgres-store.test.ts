@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { auditEntry } from '../../src/domain/context.js';
+import { verifyChain } from '../../src/domain/audit/verify.js';
 import {
   SCHEMA_LOCK,
   migrateToLatest,
@@ -114,10 +115,16 @@ function sendOne(store: Store, roomId: string, senderId: string, body: string): 
       },
     ]);
     const fromPatient = room!.patient_id === senderId;
-    await tx.system().rooms.advance(room!, seq, now, {
-      patient: fromPatient ? 0 : 1,
-      practitioner: fromPatient ? 1 : 0,
-    });
+    await tx.system().rooms.advanceMany(
+      [
+        {
+          room: room!,
+          lastSeq: seq,
+          received: { patient: fromPatient ? 0 : 1, practitioner: fromPatient ? 1 : 0 },
+        },
+      ],
+      now,
+    );
     return seq;
   });
 }
@@ -223,6 +230,37 @@ describe(`store on ${onPostgres ? 'PostgreSQL' : 'SQLite'}`, () => {
       .messages.page(roomId, { after: 0, limit: 200 });
     expect(stored.map((m) => m.seq)).toEqual(expected);
     expect((await first.store.system().rooms.findById(roomId))!.last_seq).toBe(n);
+  });
+
+  it('keeps one audit chain when two connections append in turn and when an append rolls back', async () => {
+    // The second connection stands in for another process (or the message writer's worker)
+    // appending to the same chain: the first must notice and not reuse the head it remembers.
+    const first = await openStore();
+    const second = await openStore(first.test);
+    const who = { actor: { id: 'system', role: 'admin' as const }, ip: null };
+    const append = (store: Store, at: number) =>
+      store.audit.recordMany([auditEntry(who, at, 'room.view', null)]);
+    await append(first.store, 1);
+    await append(first.store, 2);
+    await append(second.store, 3);
+    await append(first.store, 4);
+    await append(second.store, 5);
+    await append(second.store, 6);
+    await append(first.store, 7);
+    // Appended inside a transaction that then fails: the head it made never happened.
+    await expect(
+      first.store.transaction(async (tx) => {
+        await tx.audit.record(auditEntry(who, 8, 'room.view', null));
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    await append(first.store, 9);
+    const verdict = await verifyChain(first.store);
+    expect(verdict).toMatchObject({ ok: true, checked: 8 });
+    const rows = await first.store.audit.chainPage(0, 100);
+    expect(rows.map((r) => [Number(r.id), Number(r.at)])).toEqual(
+      [1, 2, 3, 4, 5, 6, 7, 9].map((at, i) => [i + 1, at]),
+    );
   });
 
   it('migrates two stores in one database side by side without mixing them up', async () => {

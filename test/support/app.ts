@@ -96,6 +96,10 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     DEMO: 'false',
     LOG_LEVEL: 'silent',
     PORT: '0',
+    // TEST_SQLITE_WRITER_THREAD=true runs a tier with SQLite's writer in its worker thread.
+    ...(process.env.TEST_SQLITE_WRITER_THREAD
+      ? { SQLITE_WRITER_THREAD: process.env.TEST_SQLITE_WRITER_THREAD }
+      : {}),
     ...opts.env,
   });
   const clock = opts.clock ?? new ManualClock(Date.now());

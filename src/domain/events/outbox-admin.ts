@@ -92,6 +92,7 @@ export class OutboxAdmin {
           { processor: found.processor, eventType: found.type, attempts: found.attempts },
         ),
       );
+      tx.afterCommit(() => this.registry.ring([found.processor]));
       return present((await tx.events.findById(id))!);
     });
   }
@@ -102,6 +103,8 @@ export class OutboxAdmin {
     const now = this.deps.clock.now();
     return this.deps.store.transaction(async (tx) => {
       const retried = await tx.events.retryDead(processor, now);
+      const names = processor ? [processor] : this.registry.all().map((p) => p.name);
+      tx.afterCommit(() => this.registry.ring(names));
       if (retried > 0)
         await tx.audit.record(
           auditEntry(ctx, now, 'outbox.retry_dead', null, {

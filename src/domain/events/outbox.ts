@@ -32,5 +32,9 @@ export class Outbox {
         deliveries.push({ event_id: id, processor, next_attempt_at: at, created_at: at });
     }
     await tx.events.insert(rows, deliveries);
+    // After commit, not now: a dispatcher woken before the commit could look, find
+    // nothing yet, and then sleep through the work.
+    const takers = new Set(deliveries.map((d) => d.processor));
+    if (takers.size > 0) tx.afterCommit(() => this.registry.ring(takers));
   }
 }

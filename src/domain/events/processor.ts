@@ -50,6 +50,7 @@ const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 export class ProcessorRegistry {
   private readonly byName = new Map<string, Processor>();
   private readonly byType = new Map<EventType, string[]>();
+  private readonly rung = new Set<string>();
 
   constructor(processors: readonly Processor[] = []) {
     for (const p of processors) this.register(p);
@@ -75,6 +76,16 @@ export class ProcessorRegistry {
 
   all(): Processor[] {
     return [...this.byName.values()];
+  }
+
+  /** New work for these processors committed in this process (the dispatcher's doorbell). */
+  ring(names: Iterable<string>): void {
+    for (const name of names) this.rung.add(name);
+  }
+
+  /** Whether work for this processor committed here since the last call; clears the mark. */
+  answer(name: string): boolean {
+    return this.rung.delete(name);
   }
 
   /** Names of the processors that take this type (empty: the event is stored for none). */

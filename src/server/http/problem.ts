@@ -108,6 +108,8 @@ const unavailableCodes = new Set([
   '08003',
   '08006',
   'SQLITE_BUSY',
+  // The SQLite writer thread died with the request's transaction in flight (not committed).
+  'SQLITE_WRITER_STOPPED',
 ]);
 
 function isStoreUnavailable(error: unknown): boolean {

@@ -1,0 +1,187 @@
+import type SqliteDatabase from 'better-sqlite3';
+import {
+  CompiledQuery,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type Kysely,
+  type QueryResult,
+} from 'kysely';
+import { SqliteWriterThread, WRITER_STOPPED, type WriterResult } from './sqlite-writer-thread.js';
+
+/**
+ * Kysely over SQLite with the write connection in a worker thread (sqlite-writer-thread.ts)
+ * and a read-only connection on the main thread:
+ *
+ * - a statement outside a transaction that only reads runs here, at once (a page of
+ *   history or the room list costs what it did; WAL readers never wait for the writer);
+ * - everything else (a transaction, from its `begin immediate` to its `commit`, or a lone
+ *   write) goes to the worker, one transaction at a time, and resolves when the worker
+ *   answers, so the commit and its fsync happen off the event loop, and a group commit's
+ *   next batch gathers while the last one is on the disk.
+ *
+ * A read that follows a write sees it: the writer answers only after its commit.
+ */
+export class WorkerSqliteDialect implements Dialect {
+  constructor(
+    private readonly reader: { prepare(sql: string): SqliteDatabase.Statement; close(): void },
+    private readonly writer: SqliteWriterThread,
+  ) {}
+
+  createDriver(): Driver {
+    return new WorkerSqliteDriver(this.reader, this.writer);
+  }
+
+  createQueryCompiler() {
+    return new SqliteQueryCompiler();
+  }
+
+  createAdapter() {
+    return new SqliteAdapter();
+  }
+
+  createIntrospector(db: Kysely<unknown>) {
+    return new SqliteIntrospector(db);
+  }
+}
+
+class WorkerSqliteDriver implements Driver {
+  /** One transaction (or lone write) at a time on the writer connection. */
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly reader: { prepare(sql: string): SqliteDatabase.Statement; close(): void },
+    private readonly writer: SqliteWriterThread,
+  ) {}
+
+  async init(): Promise<void> {}
+
+  acquireConnection(): Promise<DatabaseConnection> {
+    return Promise.resolve(new Connection(this));
+  }
+
+  /** Waits for the writer connection; the answer lets it go. */
+  async lockWriter(): Promise<() => void> {
+    let release!: () => void;
+    const previous = this.writing;
+    this.writing = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    return release;
+  }
+
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    const conn = connection as Connection;
+    const release = await this.lockWriter();
+    try {
+      // IMMEDIATE: the write lock from the start, so a transaction that reads and then
+      // writes can never be refused for a snapshot another connection moved past.
+      await this.writer.run('begin immediate', []);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    conn.tx = { generation: this.writer.generation, release };
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const conn = connection as Connection;
+    // A failed commit stays open: Kysely rolls it back next, which lets the writer go.
+    await conn.execute('commit', []);
+    conn.end();
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const conn = connection as Connection;
+    try {
+      // A writer that died took its transaction with it: nothing to roll back.
+      if (conn.tx?.generation === this.writer.generation)
+        await this.writer.run('rollback', []).catch(() => undefined);
+    } finally {
+      conn.end();
+    }
+  }
+
+  async releaseConnection(): Promise<void> {}
+
+  async destroy(): Promise<void> {
+    await this.writing;
+    await this.writer.close();
+    this.reader.close();
+  }
+
+  readLocally(sql: string): SqliteDatabase.Statement | undefined {
+    let stmt: SqliteDatabase.Statement;
+    try {
+      stmt = this.reader.prepare(sql);
+    } catch {
+      return undefined; // let the writer run it, or say why it cannot
+    }
+    // Pragmas set the connection they run on: the writer's is the one that matters.
+    return stmt.readonly && !/^\s*pragma/i.test(sql) ? stmt : undefined;
+  }
+
+  run(sql: string, params: readonly unknown[]): Promise<WriterResult> {
+    return this.writer.run(sql, params);
+  }
+
+  get generation(): number {
+    return this.writer.generation;
+  }
+}
+
+class Connection implements DatabaseConnection {
+  tx: { generation: number; release: () => void } | undefined;
+
+  constructor(private readonly driver: WorkerSqliteDriver) {}
+
+  end(): void {
+    const tx = this.tx;
+    this.tx = undefined;
+    tx?.release();
+  }
+
+  async execute(sql: string, params: readonly unknown[]): Promise<QueryResult<unknown>> {
+    if (this.tx && this.tx.generation !== this.driver.generation)
+      throw Object.assign(new Error('The database writer stopped during this transaction'), {
+        code: WRITER_STOPPED,
+      });
+    return resultOf(await this.driver.run(sql, params));
+  }
+
+  async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    const { sql, parameters } = compiled;
+    if (this.tx) return (await this.execute(sql, parameters)) as QueryResult<R>;
+    const local = this.driver.readLocally(sql);
+    if (local) return { rows: local.all(parameters) as R[] };
+    const release = await this.driver.lockWriter();
+    try {
+      return (await this.execute(sql, parameters)) as QueryResult<R>;
+    } finally {
+      release();
+    }
+  }
+
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('streaming is not supported by the SQLite writer thread');
+  }
+}
+
+/** Structured clone turns a Buffer into a plain Uint8Array; the store hands out Buffers. */
+function resultOf(r: WriterResult): QueryResult<unknown> {
+  if (r.rows) {
+    for (const row of r.rows)
+      for (const [k, v] of Object.entries(row))
+        if (v instanceof Uint8Array && !Buffer.isBuffer(v))
+          row[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    return { rows: r.rows };
+  }
+  return {
+    rows: [],
+    numAffectedRows: BigInt(r.changes ?? 0),
+    insertId: r.insertId === undefined ? undefined : BigInt(r.insertId),
+  };
+}
