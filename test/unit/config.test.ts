@@ -79,6 +79,8 @@ describe('loadConfig', () => {
       PRACTICE_NAME: 'Riverside Clinic',
       SMTP_URL: 'smtp://mailer:secret@mail.internal:587',
       MAIL_FROM: 'Riverside Clinic <noreply@riverside.example>',
+      ATTACHMENT_ORIGIN: 'https://files.example.org',
+      SQLITE_WRITER_THREAD: 'true',
     });
     expect(c).toEqual({
       port: 8080,
@@ -98,6 +100,7 @@ describe('loadConfig', () => {
       sessionAbsoluteMs: 480 * 60_000,
       logLevel: 'warn',
       trustProxy: true,
+      sqliteWriterThread: true,
       loginMaxPerAccount: 3,
       loginMaxPerIp: 50,
       loginWindowMs: 5 * 60_000,
@@ -115,6 +118,7 @@ describe('loadConfig', () => {
         storageUrl: 's3://bucket?endpoint=https://s3.internal',
         dataKey: Buffer.alloc(32, 1),
         previousDataKeys: [Buffer.alloc(32, 2), Buffer.alloc(32, 3)],
+        origin: 'https://files.example.org',
       },
       push: {
         vapidPublicKey: vapid.publicKey,
