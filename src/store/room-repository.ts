@@ -354,15 +354,25 @@ export class RoomRepository {
     // that move come back.
     const moved: { roomId: string; userId: string; seq: number }[] = [];
     for (let i = 0; i < items.length; i += 300) {
+      const chunk = items.slice(i, i + 300);
       const values = sql.join(
-        items
-          .slice(i, i + 300)
-          .map((m) => sql`(${m.roomId}, ${m.userId}, cast(${m.seq} as integer))`),
+        chunk.map((m) => sql`(${m.roomId}, ${m.userId}, cast(${m.seq} as integer))`),
       );
+      // On PostgreSQL a send batch in another process updates the same member rows in an
+      // order of its own, and two multi-row updates meeting in opposite orders deadlock
+      // (each side then waits a second for the detector). A delivered mark may simply skip
+      // rows that a send holds: that send's own delivery records a newer mark right after.
+      const skipLocked =
+        this.dialect === 'postgres'
+          ? sql`and (room_members.room_id, room_members.user_id) in (
+              select room_id, user_id from room_members
+              where (room_id, user_id) in (values ${sql.join(chunk.map((m) => sql`(${m.roomId}, ${m.userId})`))})
+              for update skip locked)`
+          : sql``;
       const { rows } = await sql<{ room_id: string; user_id: string; delivered_seq: number }>`
         update room_members set delivered_seq = v.column3 from (values ${values}) as v
         where room_members.room_id = v.column1 and room_members.user_id = v.column2
-          and room_members.delivered_seq < v.column3
+          and room_members.delivered_seq < v.column3 ${skipLocked}
         returning room_members.room_id, room_members.user_id, room_members.delivered_seq`.execute(
         this.db,
       );
