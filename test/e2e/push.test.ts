@@ -54,6 +54,23 @@ async function installabilityErrors(origin: string): Promise<string[]> {
   }
 }
 
+/**
+ * Why this browser cannot show notifications, or undefined when it can. Debian's Chromium
+ * can; the headless shell inside the packaged fallback browser keeps the permission denied
+ * and shows nothing, so the tests that need a shown notification say so and stop there.
+ */
+async function notificationsUnavailable(page: Page): Promise<string | undefined> {
+  return page.evaluate(async () => {
+    if (Notification.permission !== 'granted')
+      return `notification permission stays "${Notification.permission}" in this browser`;
+    const reg = await navigator.serviceWorker.ready;
+    await reg.showNotification('probe', { tag: 'capability-probe' });
+    const shown = await reg.getNotifications({ tag: 'capability-probe' });
+    for (const n of shown) n.close();
+    return shown.length === 0 ? 'this browser shows no notifications' : undefined;
+  });
+}
+
 describe('the installable app and Web Push', () => {
   const { server, openContext } = useBrowser({
     PUSH_ALLOW_HTTP_LOOPBACK: 'true',
@@ -108,7 +125,7 @@ describe('the installable app and Web Push', () => {
     expect(errors).toEqual([]);
   });
 
-  it('with the tab closed, a new message reaches the service worker as a notification without its text', async () => {
+  it('with the tab closed, a new message reaches the service worker as a notification without its text', async (ctx) => {
     const practice = await buildPractice(server.app, {
       patient: 'Olu Bakare',
       practitioner: 'Mira Novak',
@@ -118,6 +135,11 @@ describe('the installable app and Web Push', () => {
     const page = await context.newPage();
     await signIn(page, practice.patient.email, TEST_PASSWORD);
     await workerReady(page);
+    const unavailable = await notificationsUnavailable(page);
+    if (unavailable) {
+      console.warn(`push.test.ts: the notification case is not run here: ${unavailable}`);
+      ctx.skip(unavailable);
+    }
 
     // This device's subscription, made at the test's push service with the server's key
     // (headless Chromium has no push service of its own to subscribe at).
@@ -215,7 +237,7 @@ describe('the installable app and Web Push', () => {
     expect(await shown()).toBe(0);
   });
 
-  it('turns notifications on and off for this device from the settings page', async () => {
+  it('turns notifications on and off for this device from the settings page', async (ctx) => {
     const practice = await buildPractice(server.app, {
       patient: 'Lena Park',
       practitioner: 'Ivan Petrov',
@@ -250,6 +272,12 @@ describe('the installable app and Web Push', () => {
     const page = await context.newPage();
     const errors = watchErrors(page);
     await signIn(page, practice.patient.email, TEST_PASSWORD);
+    await workerReady(page);
+    const unavailable = await notificationsUnavailable(page);
+    if (unavailable) {
+      console.warn(`push.test.ts: the settings case is not run here: ${unavailable}`);
+      ctx.skip(unavailable);
+    }
     await page.goto('/settings/notifications');
     const device = page.getByRole('region', { name: 'This device' });
     await device.getByRole('button', { name: 'Enable notifications on this device' }).click();

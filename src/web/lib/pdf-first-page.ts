@@ -4,9 +4,11 @@
  * sandbox, no XFA), eval is off, and fonts are drawn as paths rather than loaded as web fonts,
  * so the page's strict CSP needs nothing beyond `script-src 'self'` for the worker.
  */
-import { getDocument, GlobalWorkerOptions } from 'pdfjs-dist';
+// The legacy build: the modern one calls methods only the newest browsers have (such as
+// Map.prototype.getOrInsertComputed), and a patient's phone is often a few versions behind.
+import { getDocument, GlobalWorkerOptions } from 'pdfjs-dist/legacy/build/pdf.mjs';
 // Bundled by Vite into the app's own assets: the worker comes from this origin, never a CDN.
-import workerUrl from 'pdfjs-dist/build/pdf.worker.min.mjs?url';
+import workerUrl from 'pdfjs-dist/legacy/build/pdf.worker.min.mjs?url';
 
 GlobalWorkerOptions.workerSrc = workerUrl;
 
