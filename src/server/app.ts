@@ -22,6 +22,7 @@ import { OWASP_SCRYPT, type ScryptParams } from '../domain/passwords.js';
 import { migrateToLatest, openDatabase, type Database } from '../store/database.js';
 import { Store } from '../store/store.js';
 import { resolveVapidKeys } from '../domain/notifications/vapid.js';
+import { KeyRing } from '../domain/attachments/file-crypto.js';
 import type { Config } from './config.js';
 import { adminRoutes } from './http/admin/admin.routes.js';
 import { adminRoomsRoutes } from './http/admin/admin-rooms.routes.js';
@@ -150,6 +151,17 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       writerThread: config.sqliteWriterThread,
     });
   await migrateToLatest(database);
+  const clock = opts.clock ?? systemClock;
+  // Before anything else is opened: a sealed key this process cannot open ends the start here.
+  const vapid = await resolveVapidKeys(
+    Store.from(database),
+    clock,
+    config.push,
+    new KeyRing(config.attachments.dataKey, config.attachments.previousDataKeys),
+  ).catch(async (err: unknown) => {
+    if (!opts.database) await database.close();
+    throw err;
+  });
   const bus =
     opts.bus ??
     (await createBus({
@@ -158,8 +170,6 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       dialect: database.dialect,
       log,
     }));
-  const clock = opts.clock ?? systemClock;
-  const vapid = await resolveVapidKeys(Store.from(database), clock, config.push);
   // Nothing is measured unless something will read it.
   const metrics = config.metricsPort === undefined ? undefined : createMetrics();
   const services = buildServices({

@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { KeyRing } from '../domain/attachments/file-crypto.js';
 import { rotateDataKeys } from '../domain/attachments/rotation.js';
+import { resealVapidKey } from '../domain/notifications/vapid.js';
 import { migrateToLatest, openDatabase } from '../store/database.js';
 import { Store } from '../store/store.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -34,8 +35,13 @@ export async function main(env: Record<string, string | undefined> = process.env
   const database = openDatabase(config.databaseUrl, { poolSize: 2 });
   try {
     await migrateToLatest(database);
-    const { rewrapped, keyId } = await rotateDataKeys(Store.from(database), keys);
+    const store = Store.from(database);
+    const { rewrapped, keyId } = await rotateDataKeys(store, keys);
     process.stdout.write(`rotate-data-key: ${rewrapped} file key(s) now wrapped by key ${keyId}\n`);
+    if (await resealVapidKey(store, keys))
+      process.stdout.write(
+        `rotate-data-key: the Web Push signing key is now sealed by key ${keyId}\n`,
+      );
     return 0;
   } catch (err) {
     process.stderr.write(`rotate-data-key: ${err instanceof Error ? err.message : String(err)}\n`);

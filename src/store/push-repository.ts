@@ -110,4 +110,23 @@ export class PushRepository {
     if (!row) throw new Error('the VAPID key pair could not be stored');
     return { publicKey: row.public_key, privateKey: row.private_key };
   }
+
+  /** The stored pair as kept (the private key possibly sealed), or undefined before the first start. */
+  async storedVapidKeys(): Promise<{ publicKey: string; privateKey: string } | undefined> {
+    const row = await this.db
+      .selectFrom('push_keys')
+      .select(['public_key', 'private_key'])
+      .where('id', '=', VAPID_ID)
+      .executeTakeFirst();
+    return row && { publicKey: row.public_key, privateKey: row.private_key };
+  }
+
+  /** Replaces the stored private key's form (sealed or plain); the pair itself never changes. */
+  async storeVapidPrivateKey(stored: string): Promise<void> {
+    await this.db
+      .updateTable('push_keys')
+      .set({ private_key: stored })
+      .where('id', '=', VAPID_ID)
+      .execute();
+  }
 }

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { KeyRing } from '../../src/domain/attachments/file-crypto.js';
+import { openVapid, resealVapidKey } from '../../src/domain/notifications/vapid.js';
 import type { TestApp, TestClient } from '../support/app.js';
 import { createTestStore, startTestApp } from '../support/app.js';
 import {
@@ -78,6 +81,45 @@ describe('Web Push', () => {
     const second = await startTestApp({ store });
     cleanup.push(() => second.stop());
     expect(await vapidKeyOf(await second.login(patient))).toBe(key);
+  });
+
+  it('seals the stored VAPID private key under DATA_KEY, and rotation seals it under the new key', async () => {
+    const store = await createTestStore();
+    cleanup.push(() => store.drop());
+    const keyA = randomBytes(32);
+    const keyB = randomBytes(32);
+
+    const plain = await startTestApp({ store });
+    const patient = await plain.createUser('patient');
+    const publicKey = await vapidKeyOf(await plain.login(patient));
+    const privateKey = (await plain.services.store.push.storedVapidKeys())!.privateKey;
+    expect(privateKey).not.toMatch(/^sealed:/);
+    await plain.stop();
+
+    // A key stored before DATA_KEY was set is sealed at the next start; the pair stays.
+    const sealedA = await startTestApp({ store, env: { DATA_KEY: keyA.toString('base64') } });
+    const storedA = (await sealedA.services.store.push.storedVapidKeys())!.privateKey;
+    expect(storedA).toMatch(/^sealed:/);
+    expect(storedA).not.toContain(privateKey);
+    expect(openVapid(new KeyRing(keyA), storedA)).toBe(privateKey);
+    expect(await vapidKeyOf(await sealedA.login(patient))).toBe(publicKey);
+
+    // What `npm run rotate-data-key` does for it: sealed again under the new key.
+    const ring = new KeyRing(keyB, [keyA]);
+    expect(await resealVapidKey(sealedA.services.store, ring)).toBe(true);
+    expect(await resealVapidKey(sealedA.services.store, ring)).toBe(false);
+    await sealedA.stop();
+
+    const sealedB = await startTestApp({ store, env: { DATA_KEY: keyB.toString('base64') } });
+    cleanup.push(() => sealedB.stop());
+    expect(await vapidKeyOf(await sealedB.login(patient))).toBe(publicKey);
+    const storedB = (await sealedB.services.store.push.storedVapidKeys())!.privateKey;
+    expect(openVapid(new KeyRing(keyB), storedB)).toBe(privateKey);
+
+    // Without the key that sealed it, the server refuses to start rather than sign as someone else.
+    await expect(
+      startTestApp({ store, env: { DATA_KEY: randomBytes(32).toString('base64') } }),
+    ).rejects.toThrow(/not configured/);
   });
 
   it('refuses subscriptions that are not a push service over https, and stores nothing', async () => {

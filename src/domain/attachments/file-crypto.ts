@@ -62,6 +62,12 @@ export class KeyRing {
     };
   }
 
+  /** Any small secret (not only a file's data key) sealed under the current master key. */
+  wrapSecret(id: string, secret: Buffer): { keyId: string; wrapped: Buffer } | undefined {
+    if (!this.current) return undefined;
+    return { keyId: this.current.id, wrapped: seal(this.current.key, secret, `key:${id}`) };
+  }
+
   unwrap(id: string, keyId: string, wrapped: Buffer): Buffer {
     const master = this.byId.get(keyId);
     if (!master)
