@@ -6,30 +6,11 @@
  *
  * Started by tests as `node --import tsx test/support/mail-server.ts`.
  */
-import { buildApp, createLogger } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
+import { serveChild } from './serve-child.js';
 
 const ahead = Number(process.env.MAIL_TEST_CLOCK_AHEAD_MS ?? 0);
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  const built = await buildApp({
-    config,
-    logger: createLogger(config),
-    clock: { now: () => Date.now() + ahead },
-    outbox: { pollMs: 50 },
-  });
-  const address = await built.app.listen({ port: config.port, host: config.host });
-  process.stdout.write(`carechat is running at ${address}\n`);
-  process.on('SIGTERM', () => {
-    built.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  });
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`mail test server could not start: ${String(err)}\n`);
-  process.exit(1);
+serveChild('mail test server', {
+  clock: { now: () => Date.now() + ahead },
+  outbox: { pollMs: 50 },
 });

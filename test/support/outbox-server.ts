@@ -9,9 +9,8 @@
  * Started by tests as `node --import tsx test/support/outbox-server.ts`.
  */
 import { appendFileSync } from 'node:fs';
+import { serveChild } from './serve-child.js';
 import type { Processor } from '../../src/domain/events/processor.js';
-import { buildApp, createLogger } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
 
 const file = process.env.OUTBOX_TEST_LOG;
 if (!file) throw new Error('OUTBOX_TEST_LOG is required');
@@ -33,25 +32,4 @@ const counter: Processor = {
   },
 };
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  const built = await buildApp({
-    config,
-    logger: createLogger(config),
-    processors: [counter],
-    outbox: { pollMs: 50 },
-  });
-  const address = await built.app.listen({ port: config.port, host: config.host });
-  process.stdout.write(`carechat is running at ${address}\n`);
-  process.on('SIGTERM', () => {
-    built.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  });
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`outbox test server could not start: ${String(err)}\n`);
-  process.exit(1);
-});
+serveChild('outbox test server', { processors: [counter], outbox: { pollMs: 50 } });
