@@ -1,4 +1,4 @@
-import { useRef, useSyncExternalStore } from 'react';
+import { type ReactNode, useRef, useSyncExternalStore } from 'react';
 
 /** What the picker offers: photos and PDFs. The server checks the bytes whatever is chosen. */
 const ACCEPT = 'image/*,application/pdf';
@@ -21,64 +21,78 @@ export function AttachButtons({
   disabled: boolean;
   onFiles: (files: File[]) => void;
 }) {
-  const picker = useRef<HTMLInputElement>(null);
-  const camera = useRef<HTMLInputElement>(null);
   const touch = useSyncExternalStore(subscribeCoarse, coarse, () => false);
-
-  const take = (input: HTMLInputElement) => {
-    const files = [...(input.files ?? [])];
-    // Cleared so choosing the same file again (after removing it) still reports a change.
-    input.value = '';
-    if (files.length > 0) onFiles(files);
-  };
-
   return (
     <span className="attach-buttons">
+      <PickerButton
+        label="Attach files"
+        disabled={disabled}
+        onFiles={onFiles}
+        multiple
+        accept={ACCEPT}
+      >
+        <PaperclipIcon />
+      </PickerButton>
+      {touch && (
+        <PickerButton
+          label="Take photo"
+          disabled={disabled}
+          onFiles={onFiles}
+          accept="image/*"
+          capture="environment"
+        >
+          <CameraIcon />
+        </PickerButton>
+      )}
+    </span>
+  );
+}
+
+/** An icon button that opens a hidden file input, which screen readers skip for the button. */
+function PickerButton({
+  label,
+  disabled,
+  onFiles,
+  children,
+  ...input
+}: {
+  label: string;
+  disabled: boolean;
+  onFiles: (files: File[]) => void;
+  children: ReactNode;
+  accept: string;
+  multiple?: boolean;
+  capture?: 'environment';
+}) {
+  const ref = useRef<HTMLInputElement>(null);
+  const take = (el: HTMLInputElement) => {
+    const files = [...(el.files ?? [])];
+    // Cleared so choosing the same file again (after removing it) still reports a change.
+    el.value = '';
+    if (files.length > 0) onFiles(files);
+  };
+  return (
+    <>
       <button
         type="button"
         className="button button-quiet icon-button"
-        aria-label="Attach files"
-        title="Attach files"
+        aria-label={label}
+        title={label}
         disabled={disabled}
-        onClick={() => picker.current?.click()}
+        onClick={() => ref.current?.click()}
       >
-        <PaperclipIcon />
+        {children}
       </button>
       <input
-        ref={picker}
+        ref={ref}
         type="file"
         className="sr-only"
         tabIndex={-1}
         aria-hidden="true"
-        multiple
-        accept={ACCEPT}
+        {...input}
         onChange={(e) => take(e.currentTarget)}
       />
-      {touch && (
-        <>
-          <button
-            type="button"
-            className="button button-quiet icon-button"
-            aria-label="Take photo"
-            title="Take photo"
-            disabled={disabled}
-            onClick={() => camera.current?.click()}
-          >
-            <CameraIcon />
-          </button>
-          <input
-            ref={camera}
-            type="file"
-            className="sr-only"
-            tabIndex={-1}
-            aria-hidden="true"
-            accept="image/*"
-            capture="environment"
-            onChange={(e) => take(e.currentTarget)}
-          />
-        </>
-      )}
-    </span>
+    </>
   );
 }
 
