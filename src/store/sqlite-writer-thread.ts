@@ -95,7 +95,6 @@ export class SqliteWriterThread {
       eval: true,
       workerData: { path: this.path, driver, autocheckpoint: this.autocheckpoint },
     });
-    this.generation += 1;
     worker.on('message', (m: Reply) => {
       if (m.id === undefined) return;
       const waiting = this.inFlight.get(m.id);
@@ -108,6 +107,10 @@ export class SqliteWriterThread {
     const gone = () => {
       if (this.worker !== worker) return;
       this.worker = undefined;
+      // The generation ends with its thread, not when the next one starts: a statement of
+      // a transaction begun on this thread, issued after it died, must fail rather than
+      // start the next thread and run there alone, outside any transaction.
+      this.generation += 1;
       for (const w of this.inFlight.values()) w.reject(stopped());
       this.inFlight.clear();
     };

@@ -80,6 +80,27 @@ describe.skipIf(skipReason !== undefined)('the SQLite writer thread', () => {
     expect(verdict.json()).toMatchObject({ ok: true });
   });
 
+  it("runs none of a transaction's later statements on the next writer once its own has died", async () => {
+    const t = await startMessagingApp({ env: { SQLITE_WRITER_THREAD: 'true' } });
+    cleanup.push(() => t.stop());
+    const c = await buildAcceptedAppointment(t);
+    const { db, writerThread } = t.services.database;
+    const lastSeq = () =>
+      db
+        .selectFrom('rooms')
+        .select('last_seq')
+        .where('id', '=', c.roomId)
+        .executeTakeFirstOrThrow();
+    const before = await lastSeq();
+    const tx = db.transaction().execute(async (trx) => {
+      await trx.updateTable('rooms').set({ last_seq: 100 }).where('id', '=', c.roomId).execute();
+      await writerThread!.kill();
+      await trx.updateTable('rooms').set({ last_seq: 200 }).where('id', '=', c.roomId).execute();
+    });
+    await expect(tx).rejects.toMatchObject({ code: 'SQLITE_WRITER_STOPPED' });
+    expect(await lastSeq()).toEqual(before);
+  });
+
   it('kill -9 of the server during a burst of sends loses no acknowledged message and duplicates none', async () => {
     const store = await createTestStore();
     cleanup.push(() => store.drop());
