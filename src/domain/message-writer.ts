@@ -109,10 +109,11 @@ export class MessageWriter {
   ): Promise<{ results: Outcome[]; members: Map<string, string[]> }> {
     // One batch holds many senders, and its rooms must be locked together in id order, so
     // the writer locks as the system and decides each send with the policy below.
+    // Nothing below reads a write's row count: on the SQLite writer thread, the batch's
+    // writes go with its commit instead of crossing to the thread one by one.
+    store.pipelineWrites();
     const tx = store.system();
-    // Both reads are sent together and answered in the order sent (by the SQLite writer
-    // thread, or on PostgreSQL's one connection): the batch waits once, not twice.
-    // Locks first, then the idempotency lookup: on PostgreSQL a concurrent sender of the
+    // Kysely runs a transaction's statements one at a time, in the order issued. Locks first, then the idempotency lookup: on PostgreSQL a concurrent sender of the
     // same client id in this room has committed by the time we hold the room's lock.
     const [locked, found] = await Promise.all([
       tx.rooms.lockForSend([...new Set(batch.map((p) => p.roomId))].sort()),
@@ -210,10 +211,10 @@ export class MessageWriter {
       else counts.patient += 1;
       received.set(row.room_id, counts);
     }
-    // The writes do not depend on one another's answers, so they are sent together: the
-    // store runs them in order (uploads are claimed after their message exists), and the
-    // batch waits for one answer instead of one per statement (on the SQLite writer thread,
-    // each answer is a turn of this event loop). Any failure rolls the whole batch back.
+    // The writes do not depend on one another's answers. Kysely runs a transaction's
+    // statements one at a time in the order issued (uploads are claimed after their message
+    // exists); on the SQLite writer thread they are pipelined (above) and cross with the
+    // commit. Any failure rolls the whole batch back.
     await Promise.all([
       tx.messages.insertMany(rows).then(async () => {
         for (const a of attaching) await tx.attachments.attach(a.ids, a.messageId, now);

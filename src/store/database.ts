@@ -25,6 +25,8 @@ export interface Database {
   readonly schema?: string | undefined;
   /** SQLite with `writerThread`: the thread that holds the write connection. */
   readonly writerThread?: SqliteWriterThread;
+  /** SQLite with `writerThread`: lets the open transaction pipeline its writes (sqlite-worker-driver.ts). */
+  readonly pipelineWrites?: () => void;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -92,15 +94,16 @@ function openSqlite(path: string, writerThread: boolean): Database {
   // This connection then only reads; query_only makes sure nothing writes through it.
   if (writer) raw.pragma('query_only = ON');
   const statements = withStatementCache(raw);
+  const threaded = writer ? new WorkerSqliteDialect(statements, writer) : undefined;
   const db = new Kysely<DB>({
-    dialect: writer
-      ? new WorkerSqliteDialect(statements, writer)
-      : new SqliteDialect({ database: statements }),
+    dialect: threaded ?? new SqliteDialect({ database: statements }),
   });
   return {
     db,
     dialect: 'sqlite',
-    ...(writer ? { writerThread: writer } : {}),
+    ...(writer && threaded
+      ? { writerThread: writer, pipelineWrites: () => threaded.pipelineWrites() }
+      : {}),
     ping: async () => {
       await sql`select 1`.execute(db);
     },

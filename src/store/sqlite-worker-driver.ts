@@ -24,15 +24,33 @@ import { SqliteWriterThread, WRITER_STOPPED, type WriterResult } from './sqlite-
  *   next batch gathers while the last one is on the disk.
  *
  * A read that follows a write sees it: the writer answers only after its commit.
+ *
+ * Kysely runs a transaction's statements one at a time, each after the last one's answer,
+ * so every statement of a transaction would cost a hop to the thread and back (ten for a
+ * one-message send). A transaction that does not read its writes' row counts can say so
+ * (`pipelineWrites`): from then on its writes are answered at once and travel with the next
+ * statement that needs an answer (a read, or the commit), and a failure among them fails
+ * that statement and the commit, so the transaction rolls back as it would have. A
+ * one-message send then costs four hops: begin with the room lock, the idempotency lookup,
+ * the audit chain's version check, and the writes with the commit.
  */
 export class WorkerSqliteDialect implements Dialect {
+  private readonly driver: WorkerSqliteDriver;
+
   constructor(
-    private readonly reader: { prepare(sql: string): SqliteDatabase.Statement; close(): void },
-    private readonly writer: SqliteWriterThread,
-  ) {}
+    reader: { prepare(sql: string): SqliteDatabase.Statement; close(): void },
+    writer: SqliteWriterThread,
+  ) {
+    this.driver = new WorkerSqliteDriver(reader, writer);
+  }
 
   createDriver(): Driver {
-    return new WorkerSqliteDriver(this.reader, this.writer);
+    return this.driver;
+  }
+
+  /** Lets the transaction open on the writer pipeline its writes (see the driver). */
+  pipelineWrites(): void {
+    this.driver.pipelineWrites();
   }
 
   createQueryCompiler() {
@@ -72,18 +90,25 @@ class WorkerSqliteDriver implements Driver {
     return release;
   }
 
+  /** The transaction that holds the writer, if any: there is one at a time. */
+  private open: Connection | undefined;
+
+  /** Lets the open transaction pipeline its writes (see the class comment). */
+  pipelineWrites(): void {
+    if (this.open?.tx) this.open.tx.pipelined = true;
+  }
+
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
     const conn = connection as Connection;
     const release = await this.lockWriter();
-    try {
-      // IMMEDIATE: the write lock from the start, so a transaction that reads and then
-      // writes can never be refused for a snapshot another connection moved past.
-      await this.writer.run('begin immediate', []);
-    } catch (err) {
-      release();
-      throw err;
-    }
-    conn.tx = { generation: this.writer.generation, release };
+    this.open = conn;
+    // IMMEDIATE: the write lock from the start, so a transaction that reads and then
+    // writes can never be refused for a snapshot another connection moved past. Its answer
+    // is not awaited: the transaction's first statements travel with it, one hop instead of
+    // two, and should it fail they answer with its error (the writer refuses a
+    // transaction's statement when no transaction is open, rather than run it alone).
+    this.writer.run('begin immediate', [], { begin: true }).catch(() => undefined);
+    conn.tx = { generation: this.writer.generation, release, pipelined: false };
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
@@ -98,7 +123,7 @@ class WorkerSqliteDriver implements Driver {
     try {
       // A writer that died took its transaction with it: nothing to roll back.
       if (conn.tx?.generation === this.writer.generation)
-        await this.writer.run('rollback', []).catch(() => undefined);
+        await this.writer.run('rollback', [], { tx: true }).catch(() => undefined);
     } finally {
       conn.end();
     }
@@ -113,18 +138,34 @@ class WorkerSqliteDriver implements Driver {
   }
 
   readLocally(sql: string): SqliteDatabase.Statement | undefined {
-    let stmt: SqliteDatabase.Statement;
+    const stmt = this.prepared(sql);
+    // Pragmas set the connection they run on: the writer's is the one that matters.
+    return stmt?.readonly && !/^\s*pragma/i.test(sql) ? stmt : undefined;
+  }
+
+  /** A statement that returns no rows (prepared here only to ask). */
+  returnsNothing(sql: string): boolean {
+    return this.prepared(sql)?.reader === false;
+  }
+
+  private prepared(sql: string): SqliteDatabase.Statement | undefined {
     try {
-      stmt = this.reader.prepare(sql);
+      return this.reader.prepare(sql);
     } catch {
       return undefined; // let the writer run it, or say why it cannot
     }
-    // Pragmas set the connection they run on: the writer's is the one that matters.
-    return stmt.readonly && !/^\s*pragma/i.test(sql) ? stmt : undefined;
   }
 
-  run(sql: string, params: readonly unknown[]): Promise<WriterResult> {
-    return this.writer.run(sql, params);
+  run(
+    sql: string,
+    params: readonly unknown[],
+    role: { tx?: true; pipelined?: true },
+  ): Promise<WriterResult> {
+    return this.writer.run(sql, params, role);
+  }
+
+  ended(conn: Connection): void {
+    if (this.open === conn) this.open = undefined;
   }
 
   get generation(): number {
@@ -133,26 +174,37 @@ class WorkerSqliteDriver implements Driver {
 }
 
 class Connection implements DatabaseConnection {
-  tx: { generation: number; release: () => void } | undefined;
+  tx: { generation: number; release: () => void; pipelined: boolean } | undefined;
 
   constructor(private readonly driver: WorkerSqliteDriver) {}
 
   end(): void {
     const tx = this.tx;
     this.tx = undefined;
+    this.driver.ended(this);
     tx?.release();
   }
 
   async execute(sql: string, params: readonly unknown[]): Promise<QueryResult<unknown>> {
+    this.checkGeneration();
+    return resultOf(await this.driver.run(sql, params, this.tx ? { tx: true } : {}));
+  }
+
+  private checkGeneration(): void {
     if (this.tx && this.tx.generation !== this.driver.generation)
       throw Object.assign(new Error('The database writer stopped during this transaction'), {
         code: WRITER_STOPPED,
       });
-    return resultOf(await this.driver.run(sql, params));
   }
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     const { sql, parameters } = compiled;
+    if (this.tx?.pipelined && this.driver.returnsNothing(sql)) {
+      this.checkGeneration();
+      // Its answer (or failure) comes back with the next statement that waits for one.
+      this.driver.run(sql, parameters, { tx: true, pipelined: true }).catch(() => undefined);
+      return { rows: [] };
+    }
     if (this.tx) return (await this.execute(sql, parameters)) as QueryResult<R>;
     const local = this.driver.readLocally(sql);
     if (local) return { rows: local.all(parameters) as R[] };

@@ -60,6 +60,7 @@ export class Store {
   readonly #attachments: AttachmentRepository;
 
   readonly #chain: ChainHeadMemo;
+  readonly #pipeline: (() => void) | undefined;
   /** Inside a transaction: what to run once it has committed. */
   #onCommit: (() => void)[] | undefined;
 
@@ -68,8 +69,11 @@ export class Store {
     readonly dialect: Dialect,
     /** The audit chain's head as this process last wrote it: one per store, shared by its transactions. */
     chain: ChainHeadMemo = new ChainHeadMemo(),
+    /** The SQLite writer thread's `pipelineWrites`, where there is one. */
+    pipeline?: () => void,
   ) {
     this.#chain = chain;
+    this.#pipeline = pipeline;
     this.users = new UserRepository(db);
     this.sessions = new SessionRepository(db);
     this.audit = new AuditRepository(db, dialect, chain);
@@ -119,7 +123,7 @@ export class Store {
     return this.db
       .transaction()
       .execute((trx: Transaction<DB>) => {
-        const tx = new Store(trx, this.dialect, this.#chain);
+        const tx = new Store(trx, this.dialect, this.#chain, this.#pipeline);
         tx.#onCommit = onCommit;
         return fn(tx);
       })
@@ -134,6 +138,16 @@ export class Store {
           throw err;
         },
       );
+  }
+
+  /**
+   * Inside a transaction that never reads its writes' row counts: its remaining writes need
+   * not be answered one by one. On the SQLite writer thread they then travel with the next
+   * statement that waits for an answer, and a failure among them fails the commit
+   * (sqlite-worker-driver.ts); elsewhere nothing changes.
+   */
+  pipelineWrites(): void {
+    if (this.db.isTransaction) this.#pipeline?.();
   }
 
   /** Runs `fn` once the transaction this store is bound to has committed; at once outside one. */
@@ -175,6 +189,6 @@ export class Store {
   }
 
   static from(database: Database): Store {
-    return new Store(database.db, database.dialect);
+    return new Store(database.db, database.dialect, undefined, database.pipelineWrites);
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageWire } from '../../src/shared/wire.js';
 import { createTestStore } from '../support/app.js';
@@ -99,6 +100,37 @@ describe.skipIf(skipReason !== undefined)('the SQLite writer thread', () => {
     });
     await expect(tx).rejects.toMatchObject({ code: 'SQLITE_WRITER_STOPPED' });
     expect(await lastSeq()).toEqual(before);
+  });
+
+  it('fails the commit of a transaction whose pipelined write failed, and keeps none of it', async () => {
+    const t = await startMessagingApp({ env: { SQLITE_WRITER_THREAD: 'true' } });
+    cleanup.push(() => t.stop());
+    const c = await buildAcceptedAppointment(t);
+    const { db } = t.services.database;
+    const lastSeq = () =>
+      db
+        .selectFrom('rooms')
+        .select('last_seq')
+        .where('id', '=', c.roomId)
+        .executeTakeFirstOrThrow();
+    const before = await lastSeq();
+    const tx = t.services.store.transaction(async (trx) => {
+      trx.pipelineWrites();
+      const room = trx.db.updateTable('rooms').where('id', '=', c.roomId);
+      await room.set({ last_seq: 100 }).execute();
+      // Answered at once, as a pipelined write is: it fails on the writer (a second room
+      // with the same id), and what follows must not commit.
+      await sql`insert into rooms (id) values (${c.roomId})`.execute(trx.db);
+      await room.set({ last_seq: 300 }).execute();
+    });
+    await expect(tx).rejects.toThrow(/constraint/i);
+    expect(await lastSeq()).toEqual(before);
+    // The writer is free again and takes the next send.
+    const sent = await t.services.messages.send(c.patient.ctx, c.roomId, {
+      clientId: randomUUID(),
+      body: 'after the rollback',
+    });
+    expect(sent.message.seq).toBe(before.last_seq + 1);
   });
 
   it('kill -9 of the server during a burst of sends loses no acknowledged message and duplicates none', async () => {
