@@ -124,12 +124,21 @@ export class MessageWriter {
     const existing = new Map<string, MessageRow>(
       found.map((m) => [`${m.sender_id}:${m.client_id}`, m]),
     );
-    // Read after the room locks, so no concurrent send in the room can claim the same upload.
+    // Read after the room locks, so no concurrent send in the room can claim the same upload;
+    // one statement for every send in the batch that carries uploads.
+    const carrying = batch.filter(
+      (p) => p.attachmentIds.length > 0 && !existing.has(`${p.ctx.actor.id}:${p.clientId}`),
+    );
     const attachable = new Map<Pending, Map<string, AttachmentRow>>();
-    for (const p of batch) {
-      if (p.attachmentIds.length === 0 || existing.has(`${p.ctx.actor.id}:${p.clientId}`)) continue;
-      const found = await tx.attachments.findAttachable(p.attachmentIds, p.roomId, p.ctx.actor.id);
-      attachable.set(p, new Map(found.map((a) => [a.id, a])));
+    if (carrying.length > 0) {
+      const found = await tx.attachments.findAttachable(
+        carrying.map((p) => ({
+          ids: p.attachmentIds,
+          roomId: p.roomId,
+          uploaderId: p.ctx.actor.id,
+        })),
+      );
+      carrying.forEach((p, i) => attachable.set(p, new Map(found[i]!.map((a) => [a.id, a]))));
     }
     const claimed = new Set<string>();
     const attaching: { ids: string[]; messageId: string }[] = [];
