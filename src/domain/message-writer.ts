@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AttachmentRow, MessageRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { AuditEntry } from '../store/audit-repository.js';
+import type { RoomAdvance } from '../store/send-batch-writes.js';
 import type { MessageWire } from '../shared/wire.js';
 import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
@@ -219,24 +220,44 @@ export class MessageWriter {
       else counts.patient += 1;
       received.set(row.room_id, counts);
     }
-    // The writes do not depend on one another's answers, so they are sent together: the
-    // store runs them in order (uploads are claimed after their message exists), and the
-    // batch waits for one answer instead of one per statement (on the SQLite writer thread,
-    // each answer is a turn of this event loop). Any failure rolls the whole batch back.
-    await Promise.all([
-      tx.messages.insertMany(rows).then(async () => {
-        for (const a of attaching) await tx.attachments.attach(a.ids, a.messageId, now);
-      }),
-      tx.rooms.advanceMany(
-        [...touched].map((id) => {
-          const room = rooms.get(id)!;
-          return { room, lastSeq: room.last_seq, received: received.get(id)! };
+    const advances: RoomAdvance[] = [...touched].map((id) => {
+      const room = rooms.get(id)!;
+      return { room, lastSeq: room.last_seq, received: received.get(id)! };
+    });
+    const events = committedEvents(rows, rooms);
+    if (store.dialect === 'postgres') {
+      // node-postgres waits for each statement's answer before it sends the next, so every
+      // write is sent in one statement (store/send-batch-writes.ts): 7 round trips a batch
+      // instead of 12. The chain's lock and head read stay statements of their own, after
+      // the idempotency lookup, and the rows written after that lock are those of the rooms
+      // this batch has locked (as they were when the writes went one by one).
+      if (rows.length > 0) {
+        const staged = this.deps.outbox.stage(store, now, events);
+        await tx.sendBatches.write({
+          messages: rows,
+          attaching,
+          rooms: advances,
+          audit: await tx.audit.chainRows(audit),
+          events: staged.events,
+          deliveries: staged.deliveries,
+          at: now,
+        });
+      }
+    } else {
+      // The writes do not depend on one another's answers, so they are sent together: the
+      // store runs them in order (uploads are claimed after their message exists), and the
+      // batch waits for one answer instead of one per statement (on the SQLite writer
+      // thread, each answer is a turn of this event loop). Any failure rolls the whole
+      // batch back.
+      await Promise.all([
+        tx.messages.insertMany(rows).then(async () => {
+          for (const a of attaching) await tx.attachments.attach(a.ids, a.messageId, now);
         }),
-        now,
-      ),
-      tx.audit.recordMany(audit),
-      this.deps.outbox.emit(store, now, committedEvents(rows, rooms)),
-    ]);
+        tx.rooms.advanceMany(advances, now),
+        tx.audit.recordMany(audit),
+        this.deps.outbox.emit(store, now, events),
+      ]);
+    }
     const members = new Map(
       [...rooms.values()].map((r) => [r.id, [r.patient_id, r.practitioner_id]]),
     );
