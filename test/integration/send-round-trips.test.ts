@@ -154,4 +154,29 @@ describe.skipIf(!onPostgres)('a send batch on PostgreSQL', () => {
       .execute();
     expect(stored.every((a) => a.message_id !== null)).toBe(true);
   });
+
+  it('keeps a full batch of a thousand sends to seven round trips', async () => {
+    const writer = t.services.messages.writer;
+    const before = await Promise.all(
+      chats.map((c) => t.services.store.system().rooms.findById(c.roomId)),
+    );
+    const sent = await statementsDuring(async () => {
+      const results = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) => {
+          const chat = chats[i % chats.length]!;
+          const who = i % 2 === 0 ? chat.patient : chat.practitioner;
+          return writer.submit(who.ctx, chat.roomId, randomUUID(), `message ${i}`);
+        }),
+      );
+      expect(results.every((r) => r.created)).toBe(true);
+    });
+    // Every column is one array parameter, so a thousand rows stay one statement.
+    expect(sendTransaction(sent)).toHaveLength(7);
+    const after = await Promise.all(
+      chats.map((c) => t.services.store.system().rooms.findById(c.roomId)),
+    );
+    const added = after.map((r, i) => r!.last_seq - before[i]!.last_seq);
+    expect(added).toEqual([334, 333, 333]);
+    expect(await verifyChain(t.services.store)).toMatchObject({ ok: true });
+  });
 });
