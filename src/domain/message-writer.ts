@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AttachmentRow, MessageRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { AuditEntry } from '../store/audit-repository.js';
+import type { RoomAdvance } from '../store/send-batch-writes.js';
 import type { MessageWire } from '../shared/wire.js';
 import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
@@ -125,12 +126,21 @@ export class MessageWriter {
     const existing = new Map<string, MessageRow>(
       found.map((m) => [`${m.sender_id}:${m.client_id}`, m]),
     );
-    // Read after the room locks, so no concurrent send in the room can claim the same upload.
+    // Read after the room locks, so no concurrent send in the room can claim the same upload;
+    // one statement for every send in the batch that carries uploads.
+    const carrying = batch.filter(
+      (p) => p.attachmentIds.length > 0 && !existing.has(`${p.ctx.actor.id}:${p.clientId}`),
+    );
     const attachable = new Map<Pending, Map<string, AttachmentRow>>();
-    for (const p of batch) {
-      if (p.attachmentIds.length === 0 || existing.has(`${p.ctx.actor.id}:${p.clientId}`)) continue;
-      const found = await tx.attachments.findAttachable(p.attachmentIds, p.roomId, p.ctx.actor.id);
-      attachable.set(p, new Map(found.map((a) => [a.id, a])));
+    if (carrying.length > 0) {
+      const found = await tx.attachments.findAttachable(
+        carrying.map((p) => ({
+          ids: p.attachmentIds,
+          roomId: p.roomId,
+          uploaderId: p.ctx.actor.id,
+        })),
+      );
+      carrying.forEach((p, i) => attachable.set(p, new Map(found[i]!.map((a) => [a.id, a]))));
     }
     const claimed = new Set<string>();
     const attaching: { ids: string[]; messageId: string }[] = [];
@@ -211,24 +221,44 @@ export class MessageWriter {
       else counts.patient += 1;
       received.set(row.room_id, counts);
     }
-    // The writes do not depend on one another's answers. Kysely runs a transaction's
-    // statements one at a time in the order issued (uploads are claimed after their message
-    // exists); on the SQLite writer thread they are pipelined (above) and cross with the
-    // commit. Any failure rolls the whole batch back.
-    await Promise.all([
-      tx.messages.insertMany(rows).then(async () => {
-        for (const a of attaching) await tx.attachments.attach(a.ids, a.messageId, now);
-      }),
-      tx.rooms.advanceMany(
-        [...touched].map((id) => {
-          const room = rooms.get(id)!;
-          return { room, lastSeq: room.last_seq, received: received.get(id)! };
+    const advances: RoomAdvance[] = [...touched].map((id) => {
+      const room = rooms.get(id)!;
+      return { room, lastSeq: room.last_seq, received: received.get(id)! };
+    });
+    const events = committedEvents(rows, rooms);
+    if (store.dialect === 'postgres') {
+      // node-postgres waits for each statement's answer before it sends the next, so every
+      // write is sent in one statement (store/send-batch-writes.ts): 7 round trips a batch
+      // instead of 12. The chain's lock and head read stay statements of their own, after
+      // the idempotency lookup; every existing row written after that lock (rooms, their
+      // members, claimed uploads) was locked before it (rooms.lockForSend,
+      // attachments.findAttachable), so the chain's lock is the last this batch waits for.
+      if (rows.length > 0) {
+        const staged = this.deps.outbox.stage(store, now, events);
+        await tx.sendBatches.write({
+          messages: rows,
+          attaching,
+          rooms: advances,
+          audit: await tx.audit.chainRows(audit),
+          events: staged.events,
+          deliveries: staged.deliveries,
+          at: now,
+        });
+      }
+    } else {
+      // The writes do not depend on one another's answers. Kysely runs a transaction's
+      // statements one at a time in the order issued (uploads are claimed after their
+      // message exists); on the SQLite writer thread they are pipelined (above) and cross
+      // with the commit. Any failure rolls the whole batch back.
+      await Promise.all([
+        tx.messages.insertMany(rows).then(async () => {
+          for (const a of attaching) await tx.attachments.attach(a.ids, a.messageId, now);
         }),
-        now,
-      ),
-      tx.audit.recordMany(audit),
-      this.deps.outbox.emit(store, now, committedEvents(rows, rooms)),
-    ]);
+        tx.rooms.advanceMany(advances, now),
+        tx.audit.recordMany(audit),
+        this.deps.outbox.emit(store, now, events),
+      ]);
+    }
     const members = new Map(
       [...rooms.values()].map((r) => [r.id, [r.patient_id, r.practitioner_id]]),
     );

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AuditAction } from '../shared/audit-actions.js';
-import { chainHash, GENESIS_HASH } from './audit-chain.js';
+import { chainHash, GENESIS_HASH, type ChainedFields } from './audit-chain.js';
 import type { Dialect } from './database.js';
 import { installAuditGuard, removeAuditGuard } from './migrations/0004-audit-chain.js';
 import type { AuditEventsTable, DB } from './schema.js';
@@ -34,6 +34,12 @@ export interface AuditFilter {
   to?: number | undefined;
   beforeId?: number | undefined;
   limit: number;
+}
+
+/** An audit row linked into the chain, ready to insert: every column, the id included. */
+export interface AuditChainRow extends ChainedFields {
+  prev_hash: string;
+  hash: string;
 }
 
 export interface ChainHead {
@@ -101,42 +107,37 @@ export class AuditRepository {
     }
   }
 
+  /**
+   * PostgreSQL, inside a transaction: takes the chain's lock, reads its head, and answers
+   * the entries as hashed rows for the caller to insert in a statement of its own (a send
+   * batch writes them together with its messages: one round trip instead of one more). The
+   * lock is held until commit, so the rows must be inserted in this transaction.
+   */
+  async chainRows(entries: readonly AuditEntry[]): Promise<AuditChainRow[]> {
+    if (this.dialect !== 'postgres' || !this.db.isTransaction)
+      throw new Error('chainRows is for a PostgreSQL transaction that inserts the rows itself');
+    if (entries.length === 0) return [];
+    await lockChain(this.db);
+    return chained(await headOf(this.db), entries);
+  }
+
   private async append(trx: Kysely<DB>, entries: readonly AuditEntry[]): Promise<void> {
     // On PostgreSQL every process appends to the same chain: a transaction-scoped lock
     // (keyed by schema, like the job runner's) makes them take turns, held until commit
     // so the next writer reads a head that has committed. Audit rows are the last thing a
     // transaction writes, so this is the last lock it takes and cannot close a cycle.
     // SQLite has one writer connection; its transactions are already in turn.
-    if (this.dialect === 'postgres') {
-      await sql`select pg_advisory_xact_lock(hashtext(${CHAIN_LOCK}), hashtext(current_schema()))`.execute(
-        trx,
-      );
-    }
+    if (this.dialect === 'postgres') await lockChain(trx);
     const version = this.dialect === 'sqlite' ? await dataVersion(trx) : undefined;
     const remembered = version === undefined ? false : this.memo.get(version);
     const head = remembered === false ? await headOf(trx) : remembered;
-    let { id, hash } = head ?? { id: 0, hash: GENESIS_HASH };
-    const rows = entries.map((e) => {
-      id += 1;
-      const fields = {
-        id,
-        at: e.at,
-        actor_id: e.actorId,
-        actor_role: e.actorRole,
-        action: e.action,
-        target_type: e.targetType ?? null,
-        target_id: e.targetId ?? null,
-        ip: e.ip ?? null,
-        detail: e.detail ? JSON.stringify(e.detail) : null,
-      };
-      const row = { ...fields, prev_hash: hash, hash: chainHash(hash, fields) };
-      hash = row.hash;
-      return row;
-    });
+    const rows = chained(head, entries);
     // Ids are explicit: should the memo ever be stale, the insert fails on the primary key
     // (and the transaction's rollback forgets the memo) instead of forking the chain.
     await trx.insertInto('audit_events').values(rows).execute();
-    if (version !== undefined) this.memo.set({ id, hash }, version);
+    const last = rows.at(-1);
+    if (version !== undefined)
+      this.memo.set(last ? { id: last.id, hash: last.hash } : head, version);
   }
 
   /** The newest row's id and hash, or undefined for an empty trail. */
@@ -195,6 +196,35 @@ export class AuditRepository {
     if (f.beforeId !== undefined) q = q.where('id', '<', f.beforeId);
     return q.execute();
   }
+}
+
+/** Waits for this schema's chain lock (PostgreSQL), held until the transaction ends. */
+async function lockChain(trx: Kysely<DB>): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext(${CHAIN_LOCK}), hashtext(current_schema()))`.execute(
+    trx,
+  );
+}
+
+/** The entries as rows linked after `head` (store/audit-chain.ts), ids counted on from its id. */
+function chained(head: ChainHead | undefined, entries: readonly AuditEntry[]): AuditChainRow[] {
+  let { id, hash } = head ?? { id: 0, hash: GENESIS_HASH };
+  return entries.map((e) => {
+    id += 1;
+    const fields: ChainedFields = {
+      id,
+      at: e.at,
+      actor_id: e.actorId,
+      actor_role: e.actorRole,
+      action: e.action,
+      target_type: e.targetType ?? null,
+      target_id: e.targetId ?? null,
+      ip: e.ip ?? null,
+      detail: e.detail ? JSON.stringify(e.detail) : null,
+    };
+    const row = { ...fields, prev_hash: hash, hash: chainHash(hash, fields) };
+    hash = row.hash;
+    return row;
+  });
 }
 
 /** SQLite: changes exactly when another connection committed to the file since the last look. */

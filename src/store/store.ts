@@ -15,6 +15,7 @@ import { AttachmentLinkRepository } from './attachment-link-repository.js';
 import { PushRepository } from './push-repository.js';
 import { NotificationRepository } from './notification-repository.js';
 import { ScopedStore, type Caller } from './scoped.js';
+import { SendBatchWrites } from './send-batch-writes.js';
 
 /** Every repository, unscoped: for privileged work that names itself by calling `store.system()`. */
 export interface SystemStore {
@@ -31,6 +32,8 @@ export interface SystemStore {
   readonly attachmentLinks: AttachmentLinkRepository;
   readonly push: PushRepository;
   readonly notifications: NotificationRepository;
+  /** PostgreSQL: a send batch's writes in one statement. */
+  readonly sendBatches: SendBatchWrites;
 }
 
 /**
@@ -58,6 +61,7 @@ export class Store {
   readonly #messages: MessageRepository;
   readonly #files: FileRepository;
   readonly #attachments: AttachmentRepository;
+  readonly #sendBatches: SendBatchWrites;
 
   readonly #chain: ChainHeadMemo;
   readonly #pipeline: (() => void) | undefined;
@@ -87,6 +91,7 @@ export class Store {
     this.#attachments = new AttachmentRepository(db);
     this.attachmentLinks = new AttachmentLinkRepository(db);
     this.push = new PushRepository(db);
+    this.#sendBatches = new SendBatchWrites(db);
   }
 
   /** The store as this caller may see it. */
@@ -113,6 +118,7 @@ export class Store {
       attachmentLinks: this.attachmentLinks,
       push: this.push,
       notifications: this.notifications,
+      sendBatches: this.#sendBatches,
     };
   }
 
