@@ -1,8 +1,12 @@
 import type { Kysely } from 'kysely';
+import type { Dialect } from './database.js';
 import type { AttachmentRow, DB } from './schema.js';
 
 export class AttachmentRepository {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly dialect: Dialect,
+  ) {}
 
   find(id: string): Promise<AttachmentRow | undefined> {
     return this.db.selectFrom('attachments').selectAll().where('id', '=', id).executeTakeFirst();
@@ -11,7 +15,8 @@ export class AttachmentRepository {
   /**
    * For each send of a batch, its sender's own uploads in its room that no message carries
    * yet, among the ids it names: one statement for the whole batch instead of one a send
-   * (on PostgreSQL, a round trip each).
+   * (on PostgreSQL, a round trip each). On PostgreSQL the rows are locked: the batch
+   * claims them after it takes the audit chain's lock, which must be the last it takes.
    */
   async findAttachable(
     sends: readonly { ids: readonly string[]; roomId: string; uploaderId: string }[],
@@ -20,12 +25,14 @@ export class AttachmentRepository {
     const free = new Map<string, AttachmentRow>();
     // One parameter an id: well under SQLite's bound-parameter limit.
     for (let i = 0; i < ids.length; i += 1000) {
-      const rows = await this.db
+      let q = this.db
         .selectFrom('attachments')
         .selectAll()
         .where('id', 'in', ids.slice(i, i + 1000))
         .where('message_id', 'is', null)
-        .execute();
+        .orderBy('id');
+      if (this.dialect === 'postgres') q = q.forUpdate();
+      const rows = await q.execute();
       for (const a of rows) free.set(a.id, a);
     }
     return sends.map((s) =>

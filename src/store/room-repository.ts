@@ -128,9 +128,13 @@ export class RoomRepository {
   /**
    * Locks the rooms for a send batch and returns them. On PostgreSQL the row lock makes
    * sequence allocation safe across processes; rows are locked in id order so two
-   * batches touching the same rooms cannot deadlock. SQLite has one writer at a time.
+   * batches touching the same rooms cannot deadlock. The rooms' member rows are locked
+   * with them (the batch advances their counters): every row the batch writes is locked
+   * before the audit chain's lock, which must be the last a transaction takes. Otherwise
+   * a batch holding the chain's lock could wait for a member row held by, say, an archive
+   * that is itself waiting for the chain. SQLite has one writer at a time.
    */
-  lockForSend(
+  async lockForSend(
     ids: readonly string[],
   ): Promise<
     Pick<
@@ -138,13 +142,27 @@ export class RoomRepository {
       'id' | 'last_seq' | 'patient_id' | 'practitioner_id' | 'open_until' | 'closed_reason'
     >[]
   > {
-    let q = this.db
+    const columns = [
+      'rooms.id',
+      'rooms.last_seq',
+      'rooms.patient_id',
+      'rooms.practitioner_id',
+      'rooms.open_until',
+      'rooms.closed_reason',
+    ] as const;
+    if (this.dialect !== 'postgres')
+      return this.db.selectFrom('rooms').select(columns).where('id', 'in', ids).execute();
+    const rows = await this.db
       .selectFrom('rooms')
-      .select(['id', 'last_seq', 'patient_id', 'practitioner_id', 'open_until', 'closed_reason'])
-      .where('id', 'in', ids)
-      .orderBy('id');
-    if (this.dialect === 'postgres') q = q.forUpdate();
-    return q.execute();
+      .innerJoin('room_members', 'room_members.room_id', 'rooms.id')
+      .select(columns)
+      .where('rooms.id', 'in', ids)
+      .orderBy('rooms.id')
+      .orderBy('room_members.user_id')
+      .forUpdate()
+      .execute();
+    // One row a member: the room once.
+    return rows.filter((r, i) => i === 0 || rows[i - 1]!.id !== r.id);
   }
 
   /**

@@ -88,7 +88,7 @@ export class Store {
     this.#files = new FileRepository(db);
     this.events = new EventRepository(db);
     this.notifications = new NotificationRepository(db);
-    this.#attachments = new AttachmentRepository(db);
+    this.#attachments = new AttachmentRepository(db, dialect);
     this.attachmentLinks = new AttachmentLinkRepository(db);
     this.push = new PushRepository(db);
     this.#sendBatches = new SendBatchWrites(db);

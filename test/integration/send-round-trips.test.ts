@@ -180,3 +180,55 @@ describe.skipIf(!onPostgres)('a send batch on PostgreSQL', () => {
     expect(await verifyChain(t.services.store)).toMatchObject({ ok: true });
   });
 });
+
+describe.skipIf(!onPostgres)('locks of a send batch on PostgreSQL', () => {
+  it('waits for a member row it will write before it takes the audit chain’s lock, never while holding it', async () => {
+    const t = await startMessagingApp();
+    const c = await buildAcceptedAppointment(t);
+    const url = new URL(t.store.url);
+    const schema = url.searchParams.get('schema')!;
+    url.searchParams.delete('schema');
+    const connect = async () => {
+      const client = new pg.Client({ connectionString: url.toString() });
+      await client.connect();
+      await client.query(`set search_path to ${schema}`);
+      return client;
+    };
+    // Another transaction holds the practitioner's member row (as an archive does before it
+    // writes its audit row, which waits for the chain).
+    const holder = await connect();
+    const probe = await connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select 1 from room_members where room_id = $1 for update', [c.roomId]);
+      const sending = t.services.messages.send(c.patient.ctx, c.roomId, {
+        clientId: randomUUID(),
+        body: 'while the member row is held',
+      });
+      await expect
+        .poll(async () => {
+          const { rows } = await probe.query<{ n: number }>(
+            `select count(*)::int as n from pg_stat_activity
+              where datname = current_database() and wait_event_type = 'Lock' and pid <> $1
+                and query like '%room_members%'`,
+            [(holder as unknown as { processID: number }).processID],
+          );
+          return rows[0]!.n;
+        })
+        .toBeGreaterThan(0);
+      // The waiting send does not hold the chain's lock: anyone else may take it now.
+      await probe.query('begin');
+      const { rows } = await probe.query<{ free: boolean }>(
+        `select pg_try_advisory_xact_lock(hashtext('carechat:audit-chain'), hashtext(current_schema())) as free`,
+      );
+      expect(rows[0]!.free).toBe(true);
+      await probe.query('rollback');
+      await holder.query('rollback');
+      expect((await sending).message.seq).toBe(1);
+    } finally {
+      await holder.end();
+      await probe.end();
+      await t.stop();
+    }
+  });
+});
