@@ -94,10 +94,13 @@ export async function startCarechat(opts: {
     DATABASE_URL: opts.databaseUrl ?? `sqlite:${opts.dbPath}`,
     LOG_LEVEL: 'warn',
     DEMO: 'false',
-    // The SQLite writer thread, on or off as the harness was started (compare both).
-    ...(process.env.SQLITE_WRITER_THREAD
-      ? { SQLITE_WRITER_THREAD: process.env.SQLITE_WRITER_THREAD }
-      : {}),
+    // The SQLite writer thread and PostgreSQL's pool size, as the harness was started
+    // (compare settings run against run).
+    ...Object.fromEntries(
+      ['SQLITE_WRITER_THREAD', 'DATABASE_POOL_SIZE'].flatMap((k) =>
+        process.env[k] ? [[k, process.env[k]]] : [],
+      ),
+    ),
   };
   const profile = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
   // After tsx, which is what lets node load a .ts preload.
