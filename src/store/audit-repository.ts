@@ -2,6 +2,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AuditAction } from '../shared/audit-actions.js';
 import { chainHash, GENESIS_HASH, type ChainedFields } from './audit-chain.js';
 import type { Dialect } from './database.js';
+import type { Read } from './read.js';
 import { installAuditGuard, removeAuditGuard } from './migrations/0004-audit-chain.js';
 import type { AuditEventsTable, DB } from './schema.js';
 
@@ -87,6 +88,29 @@ export class AuditRepository {
     private readonly memo: ChainHeadMemo = new ChainHeadMemo(),
   ) {}
 
+  /** SQLite: the file's data_version as this transaction read it (`prepareChainVersion`). */
+  private version: number | undefined;
+
+  /**
+   * SQLite, inside a write transaction: the file's data_version, read now beside the
+   * transaction's other reads (`Store.readTogether`), so that its append needs no statement
+   * of its own before the insert (on the writer thread, a hop). A write transaction (BEGIN
+   * IMMEDIATE on the writer thread) keeps every other connection from committing until it
+   * ends, so the version stays true; and should a deferred one's snapshot be overtaken, its
+   * first write fails before anything is appended. Nothing to read on PostgreSQL, whose
+   * chain head is read under its lock.
+   */
+  prepareChainVersion(): Read<void> {
+    if (this.dialect !== 'sqlite' || !this.db.isTransaction)
+      return { statements: [], decode: () => undefined };
+    return {
+      statements: [sql`pragma data_version`.compile(this.db)],
+      decode: ([rows]) => {
+        this.version = Number((rows?.[0] as { data_version?: number } | undefined)?.data_version);
+      },
+    };
+  }
+
   async record(e: AuditEntry): Promise<void> {
     await this.recordMany([e]);
   }
@@ -128,7 +152,8 @@ export class AuditRepository {
     // transaction writes, so this is the last lock it takes and cannot close a cycle.
     // SQLite has one writer connection; its transactions are already in turn.
     if (this.dialect === 'postgres') await lockChain(trx);
-    const version = this.dialect === 'sqlite' ? await dataVersion(trx) : undefined;
+    const version =
+      this.dialect === 'sqlite' ? (this.version ?? (await dataVersion(trx))) : undefined;
     const remembered = version === undefined ? false : this.memo.get(version);
     const head = remembered === false ? await headOf(trx) : remembered;
     const rows = chained(head, entries);

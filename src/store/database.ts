@@ -13,7 +13,7 @@ import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
-import { WorkerSqliteDialect } from './sqlite-worker-driver.js';
+import { WorkerSqliteDialect, type TransactionPipeline } from './sqlite-worker-driver.js';
 import type { DB } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -25,8 +25,8 @@ export interface Database {
   readonly schema?: string | undefined;
   /** SQLite with `writerThread`: the thread that holds the write connection. */
   readonly writerThread?: SqliteWriterThread;
-  /** SQLite with `writerThread`: lets the open transaction pipeline its writes (sqlite-worker-driver.ts). */
-  readonly pipelineWrites?: () => void;
+  /** SQLite with `writerThread`: what its open transaction can ask of it (sqlite-worker-driver.ts). */
+  readonly pipeline?: TransactionPipeline;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -101,9 +101,7 @@ function openSqlite(path: string, writerThread: boolean): Database {
   return {
     db,
     dialect: 'sqlite',
-    ...(writer && threaded
-      ? { writerThread: writer, pipelineWrites: () => threaded.pipelineWrites() }
-      : {}),
+    ...(writer && threaded ? { writerThread: writer, pipeline: threaded.pipeline } : {}),
     ping: async () => {
       await sql`select 1`.execute(db);
     },

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { runRead, type Read } from './read.js';
 import type { DB, MessageRow } from './schema.js';
 
 export class MessageRepository {
@@ -19,22 +20,27 @@ export class MessageRepository {
    * `sender_id IN (…) AND client_id IN (…)` probed every sender with every client id (n²:
    * 2,500 probes for a batch of 50, 1.5 ms a batch at the knee); row values name the pairs.
    */
-  async findByClientIds(
+  findByClientIds(pairs: readonly { senderId: string; clientId: string }[]): Promise<MessageRow[]> {
+    return runRead(this.db, this.prepareFindByClientIds(pairs));
+  }
+
+  /** `findByClientIds`, prepared: to run beside the batch's other reads (`Store.readTogether`). */
+  prepareFindByClientIds(
     pairs: readonly { senderId: string; clientId: string }[],
-  ): Promise<MessageRow[]> {
-    const rows: MessageRow[] = [];
+  ): Read<MessageRow[]> {
+    const statements = [];
     // Two parameters a pair: well under SQLite's bound-parameter limit.
     for (let i = 0; i < pairs.length; i += 1000) {
       const chunk = pairs.slice(i, i + 1000);
       const values = sql.join(chunk.map((p) => sql`(${p.senderId}, ${p.clientId})`));
-      rows.push(
-        ...(await this.db
+      statements.push(
+        this.db
           .selectFrom('messages')
           .selectAll()
           .where(sql<boolean>`(sender_id, client_id) in (values ${values})`)
-          .execute()),
+          .compile(),
       );
     }
-    return rows;
+    return { statements, decode: (rows) => rows.flat() as MessageRow[] };
   }
 }

@@ -1,6 +1,13 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './database.js';
+import { runRead, type Read } from './read.js';
 import type { AppointmentStatus, DB, RoomClosedReason, RoomMemberRow, RoomRow } from './schema.js';
+
+/** What a send batch needs of each room it writes to, read under its lock. */
+export type RoomForSend = Pick<
+  RoomRow,
+  'id' | 'last_seq' | 'patient_id' | 'practitioner_id' | 'open_until' | 'closed_reason'
+>;
 
 /** A room as its member lists it: marks, counters, both people, the appointment, the last message. */
 export interface RoomListRow extends RoomRow {
@@ -134,14 +141,12 @@ export class RoomRepository {
    * a batch holding the chain's lock could wait for a member row held by, say, an archive
    * that is itself waiting for the chain. SQLite has one writer at a time.
    */
-  async lockForSend(
-    ids: readonly string[],
-  ): Promise<
-    Pick<
-      RoomRow,
-      'id' | 'last_seq' | 'patient_id' | 'practitioner_id' | 'open_until' | 'closed_reason'
-    >[]
-  > {
+  lockForSend(ids: readonly string[]): Promise<RoomForSend[]> {
+    return runRead(this.db, this.prepareLockForSend(ids));
+  }
+
+  /** `lockForSend`, prepared: to run beside the batch's other reads (`Store.readTogether`). */
+  prepareLockForSend(ids: readonly string[]): Read<RoomForSend[]> {
     const columns = [
       'rooms.id',
       'rooms.last_seq',
@@ -150,19 +155,26 @@ export class RoomRepository {
       'rooms.open_until',
       'rooms.closed_reason',
     ] as const;
-    if (this.dialect !== 'postgres')
-      return this.db.selectFrom('rooms').select(columns).where('id', 'in', ids).execute();
-    const rows = await this.db
+    if (this.dialect !== 'postgres') {
+      const q = this.db.selectFrom('rooms').select(columns).where('id', 'in', ids);
+      return { statements: [q.compile()], decode: ([rows]) => rows as RoomForSend[] };
+    }
+    const q = this.db
       .selectFrom('rooms')
       .innerJoin('room_members', 'room_members.room_id', 'rooms.id')
       .select(columns)
       .where('rooms.id', 'in', ids)
       .orderBy('rooms.id')
       .orderBy('room_members.user_id')
-      .forUpdate()
-      .execute();
-    // One row a member: the room once.
-    return rows.filter((r, i) => i === 0 || rows[i - 1]!.id !== r.id);
+      .forUpdate();
+    return {
+      statements: [q.compile()],
+      decode: ([found]) => {
+        const rows = found as RoomForSend[];
+        // One row a member: the room once.
+        return rows.filter((r, i) => i === 0 || rows[i - 1]!.id !== r.id);
+      },
+    };
   }
 
   /**

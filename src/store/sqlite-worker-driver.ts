@@ -30,10 +30,20 @@ import { SqliteWriterThread, WRITER_STOPPED, type WriterResult } from './sqlite-
  * one-message send). A transaction that does not read its writes' row counts can say so
  * (`pipelineWrites`): from then on its writes are answered at once and travel with the next
  * statement that needs an answer (a read, or the commit), and a failure among them fails
- * that statement and the commit, so the transaction rolls back as it would have. A
- * one-message send then costs four hops: begin with the room lock, the idempotency lookup,
- * the audit chain's version check, and the writes with the commit.
+ * that statement and the commit, so the transaction rolls back as it would have. Reads
+ * that do not depend on one another can be sent side by side too (`runTogether`, through
+ * `Store.readTogether`). A one-message send then costs two hops: the begin with the room
+ * lock, the idempotency lookup and the audit chain's version check; then the writes with
+ * the commit.
  */
+/** What the transaction that holds the writer thread can ask of it, beyond Kysely. */
+export interface TransactionPipeline {
+  /** Its remaining writes are answered at once and travel with the next statement that waits. */
+  pipelineWrites(): void;
+  /** Statements that do not depend on one another, sent side by side: one hop for them all. */
+  runTogether(statements: readonly CompiledQuery[]): Promise<QueryResult<unknown>[]>;
+}
+
 export class WorkerSqliteDialect implements Dialect {
   private readonly driver: WorkerSqliteDriver;
 
@@ -48,10 +58,11 @@ export class WorkerSqliteDialect implements Dialect {
     return this.driver;
   }
 
-  /** Lets the transaction open on the writer pipeline its writes (see the driver). */
-  pipelineWrites(): void {
-    this.driver.pipelineWrites();
-  }
+  /** What the transaction open on the writer can ask of it (see the driver). */
+  readonly pipeline: TransactionPipeline = {
+    pipelineWrites: () => this.driver.pipelineWrites(),
+    runTogether: (statements) => this.driver.runTogether(statements),
+  };
 
   createQueryCompiler() {
     return new SqliteQueryCompiler();
@@ -96,6 +107,19 @@ class WorkerSqliteDriver implements Driver {
   /** Lets the open transaction pipeline its writes (see the class comment). */
   pipelineWrites(): void {
     if (this.open?.tx) this.open.tx.pipelined = true;
+  }
+
+  /**
+   * Runs statements of the open transaction side by side, past Kysely's one-at-a-time:
+   * the writer runs them in the order given, and they cross to it together.
+   */
+  async runTogether(statements: readonly CompiledQuery[]): Promise<QueryResult<unknown>[]> {
+    const conn = this.open;
+    if (!conn?.tx) throw new Error('runTogether needs the transaction that holds the writer');
+    conn.checkGeneration();
+    return Promise.all(
+      statements.map(async (q) => resultOf(await this.run(q.sql, q.parameters, { tx: true }))),
+    );
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -190,7 +214,7 @@ class Connection implements DatabaseConnection {
     return resultOf(await this.driver.run(sql, params, this.tx ? { tx: true } : {}));
   }
 
-  private checkGeneration(): void {
+  checkGeneration(): void {
     if (this.tx && this.tx.generation !== this.driver.generation)
       throw Object.assign(new Error('The database writer stopped during this transaction'), {
         code: WRITER_STOPPED,

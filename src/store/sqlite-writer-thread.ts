@@ -189,9 +189,13 @@ export class SqliteWriterThread {
     });
   }
 
+  /** How many times statements crossed to the thread (one `postMessage` each time). */
+  crossings = 0;
+
   private readonly flush = () => {
     const batch = this.outbox;
     this.outbox = [];
+    if (batch.length > 0 && this.worker) this.crossings += 1;
     // Emptied by a dead thread (its statements already failed) or by close.
     if (batch.length > 0) this.worker?.postMessage(batch);
   };

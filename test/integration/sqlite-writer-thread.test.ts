@@ -102,6 +102,24 @@ describe.skipIf(skipReason !== undefined)('the SQLite writer thread', () => {
     expect(await lastSeq()).toEqual(before);
   });
 
+  it('sends a lone message in two crossings to the writer: its reads with the begin, its writes with the commit', async () => {
+    const t = await startMessagingApp({ env: { SQLITE_WRITER_THREAD: 'true' } });
+    cleanup.push(() => t.stop());
+    const c = await buildAcceptedAppointment(t);
+    const writer = t.services.database.writerThread!;
+    await t.services.messages.send(c.patient.ctx, c.roomId, {
+      clientId: randomUUID(),
+      body: 'warm',
+    });
+    const before = writer.crossings;
+    const sent = await t.services.messages.send(c.patient.ctx, c.roomId, {
+      clientId: randomUUID(),
+      body: 'counted',
+    });
+    expect(writer.crossings - before).toBe(2);
+    expect(sent).toMatchObject({ created: true, message: { seq: 2, body: 'counted' } });
+  });
+
   it('fails the commit of a transaction whose pipelined write failed, and keeps none of it', async () => {
     const t = await startMessagingApp({ env: { SQLITE_WRITER_THREAD: 'true' } });
     cleanup.push(() => t.stop());
