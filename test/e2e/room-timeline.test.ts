@@ -46,7 +46,10 @@ describe('the room timeline', () => {
     // The newest page, when the room opened (twice where React's development checks run effects twice).
     const opened = historyReads.length;
     expect(opened).toBeGreaterThan(0);
-    expect(historyReads.every((q) => q === '?limit=50'), historyReads.join(' ')).toBe(true);
+    expect(
+      historyReads.every((q) => q === '?limit=50'),
+      historyReads.join(' '),
+    ).toBe(true);
 
     blocked = true;
     for (const ws of open.splice(0)) await ws.close({ code: 1006, reason: 'cut' });
