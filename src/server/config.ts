@@ -43,7 +43,7 @@ const envSchema = z.object({
       message: 'must name its ?schema= in lower-case letters, digits and _',
     }),
   DATABASE_POOL_SIZE: wholeNumber('a number of connections', 1, 200).default(10),
-  SQLITE_WRITER_THREAD: bool.default(true),
+  SQLITE_WRITER_THREAD: bool.default(false),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/.+/, 'must be redis://… or rediss://…')

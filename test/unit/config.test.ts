@@ -80,7 +80,7 @@ describe('loadConfig', () => {
       SMTP_URL: 'smtp://mailer:secret@mail.internal:587',
       MAIL_FROM: 'Riverside Clinic <noreply@riverside.example>',
       ATTACHMENT_ORIGIN: 'https://files.example.org',
-      SQLITE_WRITER_THREAD: 'false',
+      SQLITE_WRITER_THREAD: 'true',
     });
     expect(c).toEqual({
       port: 8080,
@@ -100,7 +100,7 @@ describe('loadConfig', () => {
       sessionAbsoluteMs: 480 * 60_000,
       logLevel: 'warn',
       trustProxy: true,
-      sqliteWriterThread: false,
+      sqliteWriterThread: true,
       loginMaxPerAccount: 3,
       loginMaxPerIp: 50,
       loginWindowMs: 5 * 60_000,
