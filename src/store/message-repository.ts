@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { runRead, type Read } from './read.js';
+import type { Read } from './read.js';
 import type { DB, MessageRow } from './schema.js';
 
 export class MessageRepository {
@@ -16,15 +16,11 @@ export class MessageRepository {
   }
 
   /**
-   * Messages already stored for these (sender, client id) pairs, one index probe per pair.
+   * Messages already stored for these (sender, client id) pairs, one index probe per pair,
+   * as a read to run beside the send batch's others (`Store.readTogether`).
    * `sender_id IN (…) AND client_id IN (…)` probed every sender with every client id (n²:
    * 2,500 probes for a batch of 50, 1.5 ms a batch at the knee); row values name the pairs.
    */
-  findByClientIds(pairs: readonly { senderId: string; clientId: string }[]): Promise<MessageRow[]> {
-    return runRead(this.db, this.prepareFindByClientIds(pairs));
-  }
-
-  /** `findByClientIds`, prepared: to run beside the batch's other reads (`Store.readTogether`). */
   prepareFindByClientIds(
     pairs: readonly { senderId: string; clientId: string }[],
   ): Read<MessageRow[]> {

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './database.js';
-import { runRead, type Read } from './read.js';
+import type { Read } from './read.js';
 import type { AppointmentStatus, DB, RoomClosedReason, RoomMemberRow, RoomRow } from './schema.js';
 
 /** What a send batch needs of each room it writes to, read under its lock. */
@@ -133,7 +133,8 @@ export class RoomRepository {
   }
 
   /**
-   * Locks the rooms for a send batch and returns them. On PostgreSQL the row lock makes
+   * Locks the rooms for a send batch and returns them, as a read to run beside the batch's
+   * others (`Store.readTogether`). On PostgreSQL the row lock makes
    * sequence allocation safe across processes; rows are locked in id order so two
    * batches touching the same rooms cannot deadlock. The rooms' member rows are locked
    * with them (the batch advances their counters): every row the batch writes is locked
@@ -141,11 +142,6 @@ export class RoomRepository {
    * a batch holding the chain's lock could wait for a member row held by, say, an archive
    * that is itself waiting for the chain. SQLite has one writer at a time.
    */
-  lockForSend(ids: readonly string[]): Promise<RoomForSend[]> {
-    return runRead(this.db, this.prepareLockForSend(ids));
-  }
-
-  /** `lockForSend`, prepared: to run beside the batch's other reads (`Store.readTogether`). */
   prepareLockForSend(ids: readonly string[]): Read<RoomForSend[]> {
     const columns = [
       'rooms.id',

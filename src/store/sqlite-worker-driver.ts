@@ -116,10 +116,7 @@ class WorkerSqliteDriver implements Driver {
   async runTogether(statements: readonly CompiledQuery[]): Promise<QueryResult<unknown>[]> {
     const conn = this.open;
     if (!conn?.tx) throw new Error('runTogether needs the transaction that holds the writer');
-    conn.checkGeneration();
-    return Promise.all(
-      statements.map(async (q) => resultOf(await this.run(q.sql, q.parameters, { tx: true }))),
-    );
+    return Promise.all(statements.map((q) => conn.execute(q.sql, q.parameters)));
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -214,7 +211,7 @@ class Connection implements DatabaseConnection {
     return resultOf(await this.driver.run(sql, params, this.tx ? { tx: true } : {}));
   }
 
-  checkGeneration(): void {
+  private checkGeneration(): void {
     if (this.tx && this.tx.generation !== this.driver.generation)
       throw Object.assign(new Error('The database writer stopped during this transaction'), {
         code: WRITER_STOPPED,

@@ -97,7 +97,7 @@ async function seedRoom(
 /** One send as the message writer does it: lock the room, take the next seq, insert. */
 function sendOne(store: Store, roomId: string, senderId: string, body: string): Promise<number> {
   return store.transaction(async (tx) => {
-    const [room] = await tx.system().rooms.lockForSend([roomId]);
+    const [[room]] = await tx.readTogether(tx.system().rooms.prepareLockForSend([roomId]));
     const seq = room!.last_seq + 1;
     const now = Date.now();
     await tx.system().messages.insertMany([
