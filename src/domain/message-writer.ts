@@ -234,7 +234,7 @@ export class MessageWriter {
       // write is sent in one statement (store/send-batch-writes.ts): 7 round trips a batch
       // instead of 12. The chain's lock and head read stay statements of their own, after
       // the idempotency lookup; every existing row written after that lock (rooms, their
-      // members, claimed uploads) was locked before it (rooms.lockForSend,
+      // members, claimed uploads) was locked before it (rooms.prepareLockForSend,
       // attachments.findAttachable), so the chain's lock is the last this batch waits for.
       if (rows.length > 0) {
         const staged = this.deps.outbox.stage(store, now, events);
