@@ -3,6 +3,7 @@ import type { AttachmentRow, MessageRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { AuditEntry } from '../store/audit-repository.js';
 import type { RoomAdvance } from '../store/send-batch-writes.js';
+import type { RoomForSend } from '../store/room-repository.js';
 import type { MessageWire } from '../shared/wire.js';
 import { auditEntry, type Ctx } from './context.js';
 import type { Deps } from './deps.js';
@@ -272,7 +273,7 @@ export class MessageWriter {
 /** One `messages.committed` event per room and sender in a batch: ids and seqs, never bodies. */
 function committedEvents(
   rows: readonly MessageRow[],
-  rooms: ReadonlyMap<string, { patient_id: string; practitioner_id: string }>,
+  rooms: ReadonlyMap<string, RoomForSend>,
 ): DomainEvent[] {
   const bySender = new Map<string, Extract<DomainEvent, { type: 'messages.committed' }>>();
   for (const row of rows) {
@@ -284,14 +285,16 @@ function committedEvents(
       continue;
     }
     const room = rooms.get(row.room_id)!;
+    const toPatient = row.sender_id !== room.patient_id;
     bySender.set(key, {
       type: 'messages.committed',
       roomId: row.room_id,
       senderId: row.sender_id,
-      recipientId: row.sender_id === room.patient_id ? room.practitioner_id : room.patient_id,
+      recipientId: toPatient ? room.patient_id : room.practitioner_id,
       firstSeq: row.seq,
       lastSeq: row.seq,
       count: 1,
+      recipientPush: toPatient ? room.patient_push : room.practitioner_push,
     });
   }
   return [...bySender.values()];

@@ -101,7 +101,12 @@ export function buildServices(opts: {
   const store = Store.from(opts.database);
   const presence = presenceFor(opts.bus, { log: opts.log });
   const registry = new ProcessorRegistry([
-    liveWakeups(opts.bus),
+    // Across processes the wake-up can be lost between commit and publish (a crash, Redis
+    // down), and this repeats it from the outbox. One process's bus cannot lose it: the
+    // publish happens in the commit's turn, and a crash takes every connection with it
+    // (each resumes from the store). There it would cost a delivery, a dispatch and a
+    // settle per message for nothing.
+    ...(opts.bus.mode === 'redis' ? [liveWakeups(opts.bus)] : []),
     pushProcessor({
       deps: { store, clock: opts.clock, log: opts.log },
       sender: webPushSender(opts.vapid),

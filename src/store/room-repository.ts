@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { Dialect } from './database.js';
 import type { Read } from './read.js';
 import type { AppointmentStatus, DB, RoomClosedReason, RoomMemberRow, RoomRow } from './schema.js';
@@ -7,7 +7,11 @@ import type { AppointmentStatus, DB, RoomClosedReason, RoomMemberRow, RoomRow } 
 export type RoomForSend = Pick<
   RoomRow,
   'id' | 'last_seq' | 'patient_id' | 'practitioner_id' | 'open_until' | 'closed_reason'
->;
+> & {
+  /** Whether each member has a Web Push subscription (a device to announce messages to). */
+  patient_push: boolean;
+  practitioner_push: boolean;
+};
 
 /** A room as its member lists it: marks, counters, both people, the appointment, the last message. */
 export interface RoomListRow extends RoomRow {
@@ -143,17 +147,45 @@ export class RoomRepository {
    * that is itself waiting for the chain. SQLite has one writer at a time.
    */
   prepareLockForSend(ids: readonly string[]): Read<RoomForSend[]> {
-    const columns = [
-      'rooms.id',
-      'rooms.last_seq',
-      'rooms.patient_id',
-      'rooms.practitioner_id',
-      'rooms.open_until',
-      'rooms.closed_reason',
-    ] as const;
+    // Whether each member has a push subscription rides along (an index lookup each), so
+    // the batch writes a Web Push delivery only where there is a device to announce to.
+    const columns = (eb: ExpressionBuilder<DB, 'rooms'>) =>
+      [
+        'rooms.id',
+        'rooms.last_seq',
+        'rooms.patient_id',
+        'rooms.practitioner_id',
+        'rooms.open_until',
+        'rooms.closed_reason',
+        eb
+          .exists(
+            eb
+              .selectFrom('push_subscriptions as ps')
+              .select('ps.user_id')
+              .whereRef('ps.user_id', '=', 'rooms.patient_id'),
+          )
+          .as('patient_push'),
+        eb
+          .exists(
+            eb
+              .selectFrom('push_subscriptions as ps')
+              .select('ps.user_id')
+              .whereRef('ps.user_id', '=', 'rooms.practitioner_id'),
+          )
+          .as('practitioner_push'),
+      ] as const;
+    // SQLite answers 0/1 for a boolean expression.
+    const decode = (r: RoomForSend): RoomForSend => ({
+      ...r,
+      patient_push: Boolean(r.patient_push),
+      practitioner_push: Boolean(r.practitioner_push),
+    });
     if (this.dialect !== 'postgres') {
       const q = this.db.selectFrom('rooms').select(columns).where('id', 'in', ids);
-      return { statements: [q.compile()], decode: ([rows]) => rows as RoomForSend[] };
+      return {
+        statements: [q.compile()],
+        decode: ([rows]) => (rows as RoomForSend[]).map(decode),
+      };
     }
     const q = this.db
       .selectFrom('rooms')
@@ -162,13 +194,14 @@ export class RoomRepository {
       .where('rooms.id', 'in', ids)
       .orderBy('rooms.id')
       .orderBy('room_members.user_id')
-      .forUpdate();
+      // Named, so the subscription lookups above take no lock.
+      .forUpdate(['rooms', 'room_members']);
     return {
       statements: [q.compile()],
       decode: ([found]) => {
         const rows = found as RoomForSend[];
         // One row a member: the room once.
-        return rows.filter((r, i) => i === 0 || rows[i - 1]!.id !== r.id);
+        return rows.filter((r, i) => i === 0 || rows[i - 1]!.id !== r.id).map(decode);
       },
     };
   }

@@ -16,17 +16,21 @@ describe('the admin and the outbox', () => {
       clientId: randomUUID(),
       body: 'A question about my prescription',
     });
+    // Signing out is an event Web Push takes (the device's subscription goes with it).
+    await practice.patientApi.post('/api/auth/logout', {});
     const db = server.app.services.store.db;
     const delivery = await db
-      .selectFrom('event_deliveries')
-      .select('id')
-      .where('processor', '=', 'live-wakeup')
-      .orderBy('id', 'desc')
+      .selectFrom('event_deliveries as d')
+      .innerJoin('events as e', 'e.id', 'd.event_id')
+      .select('d.id')
+      .where('d.processor', '=', 'web-push')
+      .where('e.type', '=', 'session.ended')
+      .orderBy('d.id', 'desc')
       .executeTakeFirstOrThrow();
     // As the dispatcher leaves a delivery that ran out of attempts.
     await db
       .updateTable('event_deliveries')
-      .set({ state: 'dead', attempts: 10, last_error: 'Error: the bus refused the wake-up' })
+      .set({ state: 'dead', attempts: 10, last_error: 'Error: the push service timed out' })
       .where('id', '=', delivery.id)
       .execute();
 
@@ -36,8 +40,8 @@ describe('the admin and the outbox', () => {
     await signIn(page, admin.email, TEST_PASSWORD);
     await page.getByRole('link', { name: 'Outbox' }).click();
     await page.getByRole('heading', { name: 'Outbox', level: 1 }).waitFor();
-    const row = page.getByRole('row').filter({ hasText: 'messages.committed' });
-    await row.getByText('Error: the bus refused the wake-up').waitFor();
+    const row = page.getByRole('row').filter({ hasText: 'session.ended' });
+    await row.getByText('Error: the push service timed out').waitFor();
     expect(await page.getByText('A question about my prescription').count()).toBe(0);
 
     await row.getByRole('button', { name: 'Retry' }).click();

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageWire } from '../../src/shared/wire.js';
 import { createTestStore, type TestApp } from '../support/app.js';
@@ -11,6 +10,7 @@ import {
 } from '../support/factories.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { WsClient } from '../support/ws-client.js';
+import { uniqueRedisPrefix } from '../support/redis.js';
 
 const pgUrl = process.env.TEST_DATABASE_URL?.startsWith('postgres')
   ? process.env.TEST_DATABASE_URL
@@ -123,13 +123,8 @@ describe.skipIf(!pgUrl)('PostgreSQL goes away', () => {
 
 describe.skipIf(!pgUrl || !redisUrl)('Redis goes away during traffic', () => {
   it('keeps serving and storing, reports degraded, and resumes fan-out without losing a message', async () => {
-    const prefix = `carechat-test:${randomUUID().slice(0, 8)}:`;
-    cleanup.push(async () => {
-      const r = new Redis(redisUrl!);
-      const keys = await r.keys(`${prefix}*`);
-      if (keys.length) await r.del(...keys);
-      await r.quit();
-    });
+    const { prefix, cleanup: forgetKeys } = uniqueRedisPrefix(redisUrl!);
+    cleanup.push(forgetKeys);
     const store = await createTestStore();
     cleanup.push(() => store.drop());
     const proxy = await TcpProxy.start({

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageWire } from '../../src/shared/wire.js';
 import { createTestStore, type TestStore } from '../support/app.js';
@@ -7,6 +6,7 @@ import { buildAcceptedAppointment, startMessagingApp } from '../support/factorie
 import { ServerProcess } from '../support/server-process.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { WsClient } from '../support/ws-client.js';
+import { uniqueRedisPrefix } from '../support/redis.js';
 
 /**
  * Two real carechat processes (`node --import tsx src/server/main.ts`) on different
@@ -82,13 +82,8 @@ interface Cluster {
 async function cluster(): Promise<Cluster> {
   const store = await createTestStore();
   cleanup.push(() => store.drop());
-  const prefix = `carechat-test:${randomUUID().slice(0, 8)}:`;
-  cleanup.push(async () => {
-    const r = new Redis(redisUrl!);
-    const keys = await r.keys(`${prefix}*`);
-    if (keys.length) await r.del(...keys);
-    await r.quit();
-  });
+  const { prefix, cleanup: forgetKeys } = uniqueRedisPrefix(redisUrl!);
+  cleanup.push(forgetKeys);
   // Accounts and the room are made in-process (fast password hashing); the sessions
   // live in the shared store, so their cookies work on every process.
   const seed = await startMessagingApp({ store });

@@ -16,6 +16,7 @@ import {
   requestAppointment,
   startMessagingApp,
 } from '../support/factories.js';
+import { uniqueRedisPrefix } from '../support/redis.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -47,10 +48,29 @@ async function eventually(check: () => boolean | Promise<boolean>, ms = 10_000):
   }
 }
 
+const redisUrl = process.env.TEST_REDIS_URL;
+if (!redisUrl) {
+  process.stdout.write(
+    'outbox.test.ts: the live wake-up across processes is skipped: TEST_REDIS_URL is not set\n',
+  );
+}
+
+/** The bus between processes, under a key prefix of its own that is deleted afterwards. */
+function redisEnv(): Record<string, string> {
+  const { prefix, cleanup: forgetKeys } = uniqueRedisPrefix(redisUrl!);
+  cleanup.push(forgetKeys);
+  return { REDIS_URL: redisUrl!, REDIS_PREFIX: prefix };
+}
+
 /** Dispatch only when the test says so: the poll is an hour, the clock is manual. */
-async function start(processors: Processor[], maxAttempts = 3): Promise<TestApp> {
+async function start(
+  processors: Processor[],
+  maxAttempts = 3,
+  env: Record<string, string> = {},
+): Promise<TestApp> {
   const t = await startMessagingApp({
     processors,
+    env,
     outbox: { pollMs: 3_600_000, backoffBaseMs: 1000, backoffMaxMs: 60_000, maxAttempts },
   });
   cleanup.push(() => t.stop());
@@ -102,11 +122,53 @@ describe('outbox: events are written with the change that causes them', () => {
       firstSeq: Math.min(...sent.map((s) => s.message.seq)),
       lastSeq: Math.max(...sent.map((s) => s.message.seq)),
       count: 3,
+      recipientPush: false,
     });
     expect(JSON.stringify(after)).not.toContain('secret symptom');
-    // The live wake-up is the processor that takes it.
-    const live = await deliveries(t, 'live-wakeup');
-    expect(live.filter((d) => d.event_id === fresh[0]!.id)).toHaveLength(1);
+    // One process's bus cannot lose a wake-up, and nobody has a device subscribed to
+    // push: no processor wants this event, so it costs no delivery.
+    const written = await t.services.store.db
+      .selectFrom('event_deliveries')
+      .select('processor')
+      .where('event_id', '=', fresh[0]!.id)
+      .execute();
+    expect(written).toEqual([]);
+  });
+
+  it('writes a Web Push delivery only for a recipient with a subscribed device', async () => {
+    const t = await start([]);
+    const c = await buildAcceptedAppointment(t);
+    const db = t.services.store.db;
+    await db
+      .insertInto('push_subscriptions')
+      .values({
+        endpoint: `https://fcm.googleapis.com/fcm/send/${randomUUID()}`,
+        user_id: c.practitioner.user.id,
+        session_id_hash: null,
+        p256dh:
+          'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM',
+        auth: 'tBHItJI5svbpez7KI4CCXg',
+        created_at: Date.now(),
+        last_success_at: null,
+      })
+      .execute();
+    await c.patientClient.post(`/api/rooms/${c.roomId}/messages`, {
+      clientId: randomUUID(),
+      body: 'to the practitioner, who has a phone subscribed',
+    });
+    await c.practitionerClient.post(`/api/rooms/${c.roomId}/messages`, {
+      clientId: randomUUID(),
+      body: 'to the patient, who has none',
+    });
+    const rows = await db
+      .selectFrom('event_deliveries as d')
+      .innerJoin('events as e', 'e.id', 'd.event_id')
+      .select(['e.payload'])
+      .where('d.processor', '=', 'web-push')
+      .where('e.type', '=', 'messages.committed')
+      .execute();
+    const announced = rows.map((r) => JSON.parse(r.payload) as { recipientId: string });
+    expect(announced.map((e) => e.recipientId)).toEqual([c.practitioner.user.id]);
   });
 
   it('a refused send writes no event', async () => {
@@ -263,24 +325,27 @@ describe('outbox: dispatch after commit', () => {
     expect((await deliveries(t, 'counter')).map((d) => d.state)).toEqual(['done', 'done']);
   });
 
-  it('re-sends the live wake-up for committed messages, which a connection already up to date ignores', async () => {
-    const t = await start([]);
-    const c = await buildAcceptedAppointment(t);
-    const heard: number[] = [];
-    const off = t.services.bus.subscribe((e) => {
-      if (e.t === 'messages' && e.roomId === c.roomId && !e.messages) heard.push(e.seq);
-    });
-    cleanup.push(() => Promise.resolve(off()));
-    const res = await c.patientClient.post(`/api/rooms/${c.roomId}/messages`, {
-      clientId: randomUUID(),
-      body: 'hello',
-    });
-    const seq = res.json<MessageWire>().seq;
-    expect(heard).toEqual([]);
-    await run(t, 'live-wakeup');
-    expect(heard).toEqual([seq]);
-    expect((await deliveries(t, 'live-wakeup')).every((d) => d.state === 'done')).toBe(true);
-  });
+  it.skipIf(!redisUrl)(
+    'across processes (Redis), re-sends the live wake-up for committed messages, which a connection already up to date ignores',
+    async () => {
+      const t = await start([], 3, redisEnv());
+      const c = await buildAcceptedAppointment(t);
+      const heard: number[] = [];
+      const off = t.services.bus.subscribe((e) => {
+        if (e.t === 'messages' && e.roomId === c.roomId && !e.messages) heard.push(e.seq);
+      });
+      cleanup.push(() => Promise.resolve(off()));
+      const res = await c.patientClient.post(`/api/rooms/${c.roomId}/messages`, {
+        clientId: randomUUID(),
+        body: 'hello',
+      });
+      const seq = res.json<MessageWire>().seq;
+      expect(heard).toEqual([]);
+      await run(t, 'live-wakeup');
+      expect(heard).toEqual([seq]);
+      expect((await deliveries(t, 'live-wakeup')).every((d) => d.state === 'done')).toBe(true);
+    },
+  );
 
   it('a handler may defer its delivery to a later time without spending an attempt', async () => {
     const seen: number[] = [];

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -8,6 +7,7 @@ import { presenceFor, RedisPresenceStore } from '../../src/bus/presence-store.js
 import { createBus, RedisBus } from '../../src/bus/redis-bus.js';
 import { startTestApp } from '../support/app.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { uniqueRedisPrefix } from '../support/redis.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 if (!redisUrl) {
@@ -23,13 +23,8 @@ afterEach(async () => {
 
 /** A key prefix no other test or deployment uses; its keys are deleted afterwards. */
 function uniquePrefix(): string {
-  const prefix = `carechat-test:${randomUUID().slice(0, 8)}:`;
-  cleanup.push(async () => {
-    const r = new Redis(redisUrl!);
-    const keys = await r.keys(`${prefix}*`);
-    if (keys.length) await r.del(...keys);
-    await r.quit();
-  });
+  const { prefix, cleanup: forgetKeys } = uniqueRedisPrefix(redisUrl!);
+  cleanup.push(forgetKeys);
   return prefix;
 }
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.js';
 import type { TestApp, TestClient } from '../support/app.js';
 import { sendMessage, startMessagingApp, storedMessages } from '../support/factories.js';
 import { WsClient, buildConversation } from '../support/ws-client.js';
+import { uniqueRedisPrefix } from '../support/redis.js';
 
 /** A small budget keeps the tests short: five at once, then one a second. */
 const env = { SEND_LIMIT_PER_SECOND: '1', SEND_LIMIT_BURST: '5' };
@@ -92,13 +92,8 @@ if (!redisUrl) {
 
 describe.skipIf(!redisUrl)('the send limit across processes (Redis)', () => {
   it('holds one budget for a user whose sends reach two processes', async () => {
-    const prefix = `carechat-test:${randomUUID().slice(0, 8)}:`;
-    cleanup.push(async () => {
-      const r = new Redis(redisUrl!);
-      const keys = await r.keys(`${prefix}*`);
-      if (keys.length) await r.del(...keys);
-      await r.quit();
-    });
+    const { prefix, cleanup: forgetKeys } = uniqueRedisPrefix(redisUrl!);
+    cleanup.push(forgetKeys);
     const clock = new ManualClock(Date.now());
     const redisEnv = { REDIS_URL: redisUrl!, REDIS_PREFIX: prefix };
     const one = await start({ clock, env: redisEnv });

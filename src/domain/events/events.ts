@@ -16,6 +16,8 @@ export type DomainEvent =
       firstSeq: number;
       lastSeq: number;
       count: number;
+      /** The recipient had a Web Push subscription when these committed. */
+      recipientPush: boolean;
     }
   | {
       type: 'appointment.requested';

@@ -44,7 +44,7 @@ export class Outbox {
         payload: JSON.stringify(event),
         created_at: at,
       });
-      for (const processor of this.registry.takersOf(event.type))
+      for (const processor of this.registry.takersOfEvent(event))
         deliveries.push({ event_id: id, processor, next_attempt_at: at, created_at: at });
     }
     // After commit, not now: a dispatcher woken before the commit could look, find

@@ -1,4 +1,4 @@
-import type { Delivered, EventType } from './events.js';
+import type { Delivered, DomainEvent, EventType } from './events.js';
 
 /**
  * A named consumer of domain events. The outbox writes one delivery per event it takes
@@ -12,6 +12,13 @@ export interface Processor {
   readonly name: string;
   /** The event types it takes; no delivery is written for any other. */
   readonly takes: readonly EventType[];
+  /**
+   * Of the events it takes, those worth a delivery at all, decided from the event alone
+   * inside the transaction that causes it (no store access: it runs for every event of a
+   * batch). Absent: every one. Web Push takes a message only for a recipient with a device
+   * subscribed, so everyone else's messages cost it no delivery, dispatch or settle.
+   */
+  wants?(event: DomainEvent): boolean;
   /**
    * False while something it needs is down (Redis, an SMTP server): its due events wait
    * without spending attempts, so an outage does not turn a backlog into dead letters.
@@ -91,5 +98,13 @@ export class ProcessorRegistry {
   /** Names of the processors that take this type (empty: the event is stored for none). */
   takersOf(type: EventType): readonly string[] {
     return this.byType.get(type) ?? [];
+  }
+
+  /** Names of the processors that take this event and want a delivery of it. */
+  takersOfEvent(event: DomainEvent): string[] {
+    return this.takersOf(event.type).filter((name) => {
+      const p = this.byName.get(name);
+      return !p?.wants || p.wants(event);
+    });
   }
 }

@@ -95,6 +95,9 @@ export function pushProcessor(p: PushProcessorDeps): Processor {
   return {
     name: 'web-push',
     takes: ['messages.committed', 'session.ended'],
+    // A recipient without a subscribed device has nothing to be pushed to. One who
+    // subscribes later is announced the messages that come after.
+    wants: (event) => event.type !== 'messages.committed' || event.recipientPush,
     handle: async ({ event, createdAt }) => {
       switch (event.type) {
         case 'messages.committed':
