@@ -83,6 +83,19 @@ const run = async (t: TestApp, processor: string) => {
   expect(await t.jobs.runNow(`outbox:${processor}`)).toBe(true);
 };
 
+/** Every event type: the outbox stores an event only when some processor wants it. */
+const everyType: Processor['takes'] = [
+  'messages.committed',
+  'appointment.requested',
+  'appointment.changed',
+  'room.opened',
+  'room.closed',
+  'room.reopened',
+  'room.archived',
+  'session.ended',
+];
+const takesAll = () => recorder('takes-all', everyType).processor;
+
 function events(t: TestApp) {
   return t.services.store.db.selectFrom('events').selectAll().orderBy('created_at').execute();
 }
@@ -98,7 +111,7 @@ function deliveries(t: TestApp, processor: string) {
 
 describe('outbox: events are written with the change that causes them', () => {
   it('a group commit of messages writes one event per room and sender, ids and seqs only', async () => {
-    const t = await start([]);
+    const t = await start([takesAll()]);
     const c = await buildAcceptedAppointment(t);
     const before = (await events(t)).length;
     const body = `secret symptom ${randomUUID()}`;
@@ -125,14 +138,26 @@ describe('outbox: events are written with the change that causes them', () => {
       recipientPush: false,
     });
     expect(JSON.stringify(after)).not.toContain('secret symptom');
-    // One process's bus cannot lose a wake-up, and nobody has a device subscribed to
-    // push: no processor wants this event, so it costs no delivery.
+    // One process's bus cannot lose a wake-up, and nobody has a device subscribed to push:
+    // the test's processor is the only one that takes it.
     const written = await t.services.store.db
       .selectFrom('event_deliveries')
       .select('processor')
       .where('event_id', '=', fresh[0]!.id)
       .execute();
-    expect(written).toEqual([]);
+    expect(written).toEqual([{ processor: 'takes-all' }]);
+  });
+
+  it('stores no event that no processor wants', async () => {
+    const t = await start([]);
+    const c = await buildAcceptedAppointment(t);
+    const before = (await events(t)).length;
+    const res = await c.patientClient.post(`/api/rooms/${c.roomId}/messages`, {
+      clientId: randomUUID(),
+      body: 'nobody here has a phone subscribed to push',
+    });
+    expect(res.statusCode).toBe(201);
+    expect(await events(t)).toHaveLength(before);
   });
 
   it('writes a Web Push delivery only for a recipient with a subscribed device', async () => {
@@ -172,7 +197,7 @@ describe('outbox: events are written with the change that causes them', () => {
   });
 
   it('a refused send writes no event', async () => {
-    const t = await start([]);
+    const t = await start([takesAll()]);
     const c = await buildAcceptedAppointment(t);
     const stranger = await buildPatient(t);
     const before = (await events(t)).length;
@@ -185,7 +210,7 @@ describe('outbox: events are written with the change that causes them', () => {
   });
 
   it('requests, acceptance, archiving and sign-out write their events, never the reason', async () => {
-    const t = await start([]);
+    const t = await start([takesAll()]);
     const patient = await buildPatient(t);
     const practitioner = await buildPractitioner(t);
     const reason = `Reason ${randomUUID()}`;
@@ -237,7 +262,7 @@ describe('outbox: events are written with the change that causes them', () => {
   });
 
   it('a cancellation closes the room and a reopening opens it again, each with its event', async () => {
-    const t = await start([]);
+    const t = await start([takesAll()]);
     const patient = await buildPatient(t);
     const practitioner = await buildPractitioner(t);
     const appt = await requestAppointment(t, patient, practitioner);

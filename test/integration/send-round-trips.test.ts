@@ -12,6 +12,7 @@ import {
   type AcceptedAppointment,
 } from '../support/factories.js';
 import { verifyChain } from '../../src/domain/audit/verify.js';
+import type { Processor } from '../../src/domain/events/processor.js';
 
 /**
  * node-postgres sends one statement at a time on a connection and waits for its answer, so
@@ -69,7 +70,14 @@ describe.skipIf(!onPostgres)('a send batch on PostgreSQL', () => {
   let t: TestApp;
   let chats: AcceptedAppointment[];
   beforeAll(async () => {
-    t = await startMessagingApp();
+    // A processor that takes committed messages, so the batch has events and deliveries
+    // to write (on one process nothing built in wants them).
+    const messageLog: Processor = {
+      name: 'message-log',
+      takes: ['messages.committed'],
+      handle: () => Promise.resolve(),
+    };
+    t = await startMessagingApp({ processors: [messageLog] });
     const practitioner = await buildPractitioner(t);
     chats = [];
     for (let i = 0; i < 3; i++)
