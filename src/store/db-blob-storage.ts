@@ -15,8 +15,8 @@ export class DbBlobStorage implements BlobStorage {
    * One chunk per statement, each committing alone, with a turn of the event loop between
    * them. Written as one transaction, a 10 MB file held SQLite's one connection for the
    * whole file and ran as one chain of microtasks, so no send batch could commit until it
-   * had: 50 to 150 ms of a stalled loop per file on the benchmark's machine, 7 to 20 ms
-   * per chunk this way. Nothing can read a file half-written: its key is random and only
+   * had: the longest stall while storing a 9.5 MiB file, six tries on the benchmark's
+   * (busy) machine, was 28–163 ms, median 75; one chunk at a time, 7–112 ms, median 12. Nothing can read a file half-written: its key is random and only
    * reaches a reader through the row stored after `put` returns. A put that fails removes
    * what it wrote; a process that dies mid-put leaves unreferenced chunks, as dying
    * between `put` and the row always could.
