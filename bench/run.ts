@@ -5,7 +5,7 @@
  *   npm run bench -- --quick           a ~2-minute subset for CI smoke runs (no thresholds, no soak)
  *   npm run bench -- --soak-minutes 5  a shorter soak than the issue's 30 minutes
  *   npm run bench -- --scenario knee   one scenario (repeatable; comma lists work too)
- *   npm run bench -- --profile         node --cpu-prof on carechat during the knee run
+ *   npm run bench -- --profile         node --cpu-prof on carechat during the knee and uploads runs
  *   npm run bench -- --sql-stats       time carechat's SQLite statements (preloaded wrapper)
  *   npm run bench -- --ref HEAD        measure a commit instead of the working tree (a snapshot
  *                                      of it in a temporary directory, so edits in progress
@@ -173,9 +173,11 @@ async function main(): Promise<void> {
     await relay?.stop();
   }
 
-  if (profileDir && opts.run.includes('knee')) {
+  // The last profiled scenario's: each writes its own file, and the newest is summarized.
+  const profiled = opts.run.filter((n) => n === 'knee' || n === 'uploads').pop();
+  if (profileDir && profiled) {
     const file = newestProfile(profileDir);
-    if (file) report.profile = summarizeProfile(file);
+    if (file) report.profile = { ...summarizeProfile(file), scenario: profiled };
   }
   report.finishedAt = new Date().toISOString();
   writeReport(report, resultsDir, true);

@@ -18,12 +18,20 @@ interface CpuProfile {
 
 export interface ProfileSummary {
   file: string;
+  /** The scenario whose server wrote it (reports from before this field were all the knee's). */
+  scenario?: string;
   /** Sampled time the thread was busy (everything but "(idle)"). */
   totalMs: number;
   idleMs: number;
   top: { name: string; where: string; selfMs: number; share: number }[];
   /** Self time by package (node_modules) or source file, so hot layers stand out. */
   byModule: { module: string; selfMs: number; share: number }[];
+  /**
+   * The longest stretches the thread never went idle, longest first, each with the
+   * packages or files that took most of it: what stalled the event loop, where the
+   * totals above only say what cost the most overall.
+   */
+  stalls?: { ms: number; modules: { module: string; ms: number }[] }[];
 }
 
 function moduleOf(where: string, name: string): string {
@@ -54,6 +62,12 @@ export function newestProfile(dir: string): string | undefined {
 export function summarizeProfile(path: string, limit = 25): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const whereOf = (f: CpuProfileNode['callFrame']) => {
+    const url = f.url.replace(/^file:\/\//, '');
+    return url
+      ? `${url.startsWith(repoRoot) ? relative(repoRoot, url) : url}:${f.lineNumber + 1}`
+      : '';
+  };
   const selfUs = new Map<number, number>();
   profile.samples.forEach((id, i) => {
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
@@ -69,10 +83,7 @@ export function summarizeProfile(path: string, limit = 25): ProfileSummary {
       continue;
     }
     total += us;
-    const url = f.url.replace(/^file:\/\//, '');
-    const where = url
-      ? `${url.startsWith(repoRoot) ? relative(repoRoot, url) : url}:${f.lineNumber + 1}`
-      : '';
+    const where = whereOf(f);
     const key = `${f.functionName}@${where}`;
     const t = totals.get(key) ?? { name: f.functionName || '(anonymous)', where, us: 0 };
     t.us += us;
@@ -95,5 +106,40 @@ export function summarizeProfile(path: string, limit = 25): ProfileSummary {
     idleMs: idle / 1000,
     top,
     byModule,
+    stalls: longestBusy(profile, (id) => {
+      const f = byId.get(id)!.callFrame;
+      return f.functionName === '(idle)' ? undefined : moduleOf(whereOf(f), f.functionName);
+    }),
   };
+}
+
+/** Runs of samples with no idle one between them, longest first. */
+function longestBusy(
+  profile: CpuProfile,
+  moduleOfSample: (id: number) => string | undefined,
+  limit = 10,
+): NonNullable<ProfileSummary['stalls']> {
+  const runs: { us: number; modules: Map<string, number> }[] = [];
+  let run: (typeof runs)[number] | undefined;
+  profile.samples.forEach((id, i) => {
+    const m = moduleOfSample(id);
+    if (m === undefined) {
+      run = undefined;
+      return;
+    }
+    if (!run) runs.push((run = { us: 0, modules: new Map() }));
+    const us = profile.timeDeltas[i] ?? 0;
+    run.us += us;
+    run.modules.set(m, (run.modules.get(m) ?? 0) + us);
+  });
+  return runs
+    .sort((a, b) => b.us - a.us)
+    .slice(0, limit)
+    .map((r) => ({
+      ms: r.us / 1000,
+      modules: [...r.modules.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 4)
+        .map(([module, us]) => ({ module, ms: us / 1000 })),
+    }));
 }

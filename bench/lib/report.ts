@@ -92,7 +92,7 @@ export function markdown(report: Report): string {
   if (report.profile) {
     lines.push(
       '',
-      `## Where carechat's CPU went in the knee run (${report.profile.file}, ${report.profile.totalMs.toFixed(0)} ms busy, ${report.profile.idleMs.toFixed(0)} ms idle)`,
+      `## Where carechat's CPU went in the ${report.profile.scenario ?? 'knee'} run (${report.profile.file}, ${report.profile.totalMs.toFixed(0)} ms busy, ${report.profile.idleMs.toFixed(0)} ms idle)`,
       '',
       '| self | share | function | where |',
       '|---|---|---|---|',
@@ -105,6 +105,20 @@ export function markdown(report: Report): string {
     lines.push('', '| self | share | package or source file |', '|---|---|---|');
     for (const m of report.profile.byModule) {
       lines.push(`| ${m.selfMs.toFixed(0)} ms | ${m.share.toFixed(1)}% | ${cell(m.module)} |`);
+    }
+    const stalls = report.profile.stalls ?? [];
+    if (stalls.length > 0) {
+      lines.push(
+        '',
+        'The longest stretches without an idle sample (the event loop could not turn):',
+        '',
+        '| busy | mostly |',
+        '|---|---|',
+      );
+      for (const s of stalls) {
+        const parts = s.modules.map((m) => `${cell(m.module)} ${m.ms.toFixed(0)} ms`).join(', ');
+        lines.push(`| ${s.ms.toFixed(0)} ms | ${parts} |`);
+      }
     }
   }
   for (const s of report.scenarios.filter((x) => x.sql && x.sql.length > 0)) {

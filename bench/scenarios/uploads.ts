@@ -121,6 +121,6 @@ export async function uploads(h: Harness): Promise<Omit<ScenarioOutcome, 'name' 
       };
     },
     // The daily quota would stop a benchmark that uploads for minutes; the per-file limit stays.
-    { env: { ATTACHMENT_DAILY_MB: '1000000' } },
+    { env: { ATTACHMENT_DAILY_MB: '1000000' }, profile: h.profileDir !== undefined },
   );
 }

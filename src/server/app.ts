@@ -311,6 +311,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await services.messages.deliveries.close();
       await bus.close();
       await services.blobs.close();
+      await services.attachments.close();
       mailer?.close();
       if (!opts.database) await database.close();
     },

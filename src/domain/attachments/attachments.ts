@@ -10,7 +10,7 @@ import { closedTitle, roomState, roomSubject } from '../room-lifecycle.js';
 import { detectType, safeName } from './file-kind.js';
 import { open, seal, type KeyRing } from './file-crypto.js';
 import { processImage } from './image.js';
-import { checkPdf } from './pdf.js';
+import { PdfChecker } from './pdf-checker.js';
 import { presentAttachment } from './present.js';
 
 export interface AttachmentSettings {
@@ -42,12 +42,21 @@ const DAY = 24 * 60 * 60 * 1000;
 export const UNATTACHED_TTL_MS = DAY;
 
 export class AttachmentService {
+  private readonly pdfs: PdfChecker;
+
   constructor(
     private readonly deps: Deps,
     private readonly storage: BlobStorage,
     private readonly keys: KeyRing,
     private readonly settings: AttachmentSettings,
-  ) {}
+  ) {
+    this.pdfs = new PdfChecker({ log: deps.log });
+  }
+
+  /** Stops the PDF check's worker thread. */
+  close(): Promise<void> {
+    return this.pdfs.close();
+  }
 
   /**
    * Checks the room and the quota before reading a byte, reads at most the limit (the
@@ -88,9 +97,10 @@ export class AttachmentService {
       };
       dims = { width: image.width, height: image.height, pages: null };
     } else {
-      const { pages } = await checkPdf(original);
-      stored = { bytes: original, contentType: 'application/pdf', name };
-      dims = { width: null, height: null, pages };
+      // In the checker's worker thread; `original` travels there and back, so use what returns.
+      const checked = await this.pdfs.check(original);
+      stored = { bytes: checked.bytes, contentType: 'application/pdf', name };
+      dims = { width: null, height: null, pages: checked.pages };
     }
 
     const envelope = this.keys.newDataKey(id);
