@@ -131,5 +131,8 @@ function encode(pipeline: sharp.Sharp, contentType: ProcessedImage['contentType'
 function mapSharpError(err: unknown): AppError {
   const message = err instanceof Error ? err.message : '';
   if (/pixel limit/i.test(message)) return tooLarge();
-  return unreadable();
+  // sharp's own words (about the format, never the picture) reach the log with the refusal.
+  const refused = unreadable();
+  refused.cause = err;
+  return refused;
 }

@@ -152,6 +152,10 @@ export function registerErrorHandling(app: FastifyInstance, onRefused?: OnRefuse
     if (appError.code === 'rate_limited' && retry !== undefined) {
       appError = new AppError('rate_limited', appError.title, { retryAfterSeconds: Number(retry) });
     }
+    // A refusal caused by a library's error (an image sharp could not decode) says why in
+    // the log, so an operator can tell a damaged file from a fault of ours.
+    if (appError.cause instanceof Error)
+      request.log.info({ code: appError.code, cause: appError.cause.message }, 'request refused');
     if (onRefused && REFUSALS.has(appError.code)) {
       // The refusal is answered either way; a trail that cannot be written is logged.
       await onRefused(request, refusedOf(request, appError)).catch((err: unknown) =>
