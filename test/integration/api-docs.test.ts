@@ -49,6 +49,7 @@ const openApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 function documentationGaps(doc: OpenApiDocument, routes: readonly RegisteredRoute[]): string[] {
   const gaps: string[] = [];
   const declaredTags = new Set((doc.tags ?? []).map((t) => t.name));
+  if (declaredTags.size !== (doc.tags ?? []).length) gaps.push('a tag is declared twice');
   for (const route of routes) {
     const name = `${route.method} ${route.url}`;
     if (route.hidden) {

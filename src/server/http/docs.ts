@@ -38,7 +38,6 @@ const tags = [
   { name: 'messages', description: 'Message history, sending and read marks' },
   { name: 'dashboard', description: 'What the start page shows' },
   { name: 'files', description: 'Profile photos' },
-  { name: 'notifications', description: 'Notification preferences and e-mail unsubscribe links' },
   {
     name: 'attachments',
     description: 'Photos and PDFs in a conversation: upload, download, thumbnail',
@@ -51,7 +50,8 @@ const tags = [
   { name: 'health', description: 'Liveness and readiness probes' },
   {
     name: 'notifications',
-    description: 'Notifications for people who are not looking: preferences, Web Push devices',
+    description:
+      'Notifications for people who are not looking: preferences, e-mail unsubscribe links, Web Push devices',
   },
 ];
 
