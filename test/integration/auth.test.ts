@@ -257,6 +257,15 @@ describe('login throttling', () => {
   });
 });
 
+/** The activity mark of the app's one session, as stored. */
+async function lastSeen(app: TestApp): Promise<number> {
+  const row = await app.services.store.db
+    .selectFrom('sessions')
+    .select('last_seen_at')
+    .executeTakeFirstOrThrow();
+  return row.last_seen_at;
+}
+
 describe('session expiry', () => {
   it('ends a session after SESSION_IDLE_MINUTES without requests, and activity keeps it alive', async () => {
     const app = await start({ SESSION_IDLE_MINUTES: '15' });
@@ -279,6 +288,40 @@ describe('session expiry', () => {
     // Going back in time does not revive it: the row is gone.
     app.clock.advance(-20 * MINUTE);
     expect((await session(app, client.cookie)).statusCode).toBe(401);
+  });
+
+  it('writes activity about once a twentieth of the idle period, and a short idle period still keeps an active user in', async () => {
+    const app = await start({ SESSION_IDLE_MINUTES: '1' });
+    const user = await app.createUser('patient');
+    const client = await app.login(user);
+    const seen = () => lastSeen(app);
+    const signedIn = await seen();
+    // Within 3 s (a twentieth of the minute) nothing is written.
+    app.clock.advance(2_000);
+    expect((await session(app, client.cookie)).statusCode).toBe(200);
+    expect(await seen()).toBe(signedIn);
+    // A request every 50 s keeps a one-minute session alive: each one is written.
+    for (let i = 0; i < 4; i += 1) {
+      app.clock.advance(50_000);
+      expect((await session(app, client.cookie)).statusCode).toBe(200);
+      expect(await seen()).toBe(app.clock.now());
+    }
+    app.clock.advance(61_000);
+    expect((await session(app, client.cookie)).statusCode).toBe(401);
+  });
+
+  it('writes the default 15-minute session activity at most every 45 s, not on each request', async () => {
+    const app = await start();
+    const user = await app.createUser('patient');
+    const client = await app.login(user);
+    const seen = () => lastSeen(app);
+    const signedIn = await seen();
+    app.clock.advance(30_000);
+    expect((await session(app, client.cookie)).statusCode).toBe(200);
+    expect(await seen()).toBe(signedIn);
+    app.clock.advance(16_000);
+    expect((await session(app, client.cookie)).statusCode).toBe(200);
+    expect(await seen()).toBe(app.clock.now());
   });
 
   it('ends a session SESSION_ABSOLUTE_MINUTES after login however active it is', async () => {
