@@ -28,17 +28,10 @@ export function preview(body: string): string {
   for (let i = 0; i < flat.length; points++) {
     if (points === PREVIEW_LENGTH - 1) cut = i;
     else if (points === PREVIEW_LENGTH) return `${flat.slice(0, cut)}…`;
-    i += isPair(flat, i) ? 2 : 1;
+    // Past U+FFFF only for a whole surrogate pair, which the string iterator takes as one.
+    i += flat.codePointAt(i)! > 0xffff ? 2 : 1;
   }
   return flat;
-}
-
-/** Whether a surrogate pair starts at `i`: what the string iterator takes as one character. */
-function isPair(s: string, i: number): boolean {
-  const lead = s.charCodeAt(i);
-  if (lead < 0xd800 || lead > 0xdbff || i + 1 >= s.length) return false;
-  const trail = s.charCodeAt(i + 1);
-  return trail >= 0xdc00 && trail <= 0xdfff;
 }
 
 /** A room leaves its member's list when archived and comes back with the next message. */

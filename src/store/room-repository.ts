@@ -155,6 +155,16 @@ export class RoomRepository {
   prepareLockForSend(ids: readonly string[]): Read<RoomForSend[]> {
     // Whether each member has a push subscription rides along (an index lookup each), so
     // the batch writes a Web Push delivery only where there is a device to announce to.
+    const hasPush = (
+      eb: ExpressionBuilder<DB, 'rooms'>,
+      member: 'rooms.patient_id' | 'rooms.practitioner_id',
+    ) =>
+      eb.exists(
+        eb
+          .selectFrom('push_subscriptions as ps')
+          .select('ps.user_id')
+          .whereRef('ps.user_id', '=', member),
+      );
     const columns = (eb: ExpressionBuilder<DB, 'rooms'>) =>
       [
         'rooms.id',
@@ -163,29 +173,15 @@ export class RoomRepository {
         'rooms.practitioner_id',
         'rooms.open_until',
         'rooms.closed_reason',
-        eb
-          .exists(
-            eb
-              .selectFrom('push_subscriptions as ps')
-              .select('ps.user_id')
-              .whereRef('ps.user_id', '=', 'rooms.patient_id'),
-          )
-          .as('patient_push'),
-        eb
-          .exists(
-            eb
-              .selectFrom('push_subscriptions as ps')
-              .select('ps.user_id')
-              .whereRef('ps.user_id', '=', 'rooms.practitioner_id'),
-          )
-          .as('practitioner_push'),
+        hasPush(eb, 'rooms.patient_id').as('patient_push'),
+        hasPush(eb, 'rooms.practitioner_id').as('practitioner_push'),
       ] as const;
-    // SQLite answers 0/1 for a boolean expression.
-    const decode = (r: RoomForSend): RoomForSend => ({
-      ...r,
-      patient_push: Boolean(r.patient_push),
-      practitioner_push: Boolean(r.practitioner_push),
-    });
+    // SQLite answers 0/1 for a boolean expression; the rows are this read's own.
+    const decode = (r: RoomForSend): RoomForSend => {
+      r.patient_push = Boolean(r.patient_push);
+      r.practitioner_push = Boolean(r.practitioner_push);
+      return r;
+    };
     if (this.dialect !== 'postgres') {
       const q = this.db.selectFrom('rooms').select(columns).where('id', 'in', ids);
       return {

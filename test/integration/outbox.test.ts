@@ -164,19 +164,15 @@ describe('outbox: events are written with the change that causes them', () => {
     const t = await start([]);
     const c = await buildAcceptedAppointment(t);
     const db = t.services.store.db;
-    await db
-      .insertInto('push_subscriptions')
-      .values({
-        endpoint: `https://fcm.googleapis.com/fcm/send/${randomUUID()}`,
-        user_id: c.practitioner.user.id,
-        session_id_hash: null,
-        p256dh:
-          'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM',
-        auth: 'tBHItJI5svbpez7KI4CCXg',
-        created_at: Date.now(),
-        last_success_at: null,
-      })
-      .execute();
+    await t.services.store.push.save({
+      endpoint: `https://fcm.googleapis.com/fcm/send/${randomUUID()}`,
+      user_id: c.practitioner.user.id,
+      session_id_hash: null,
+      p256dh:
+        'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM',
+      auth: 'tBHItJI5svbpez7KI4CCXg',
+      created_at: Date.now(),
+    });
     await c.patientClient.post(`/api/rooms/${c.roomId}/messages`, {
       clientId: randomUUID(),
       body: 'to the practitioner, who has a phone subscribed',

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageWire } from '../../src/shared/wire.js';
-import { createTestStore } from '../support/app.js';
+import { createTestStore, type TestApp } from '../support/app.js';
 import { buildAcceptedAppointment, buildAdmin, startMessagingApp } from '../support/factories.js';
 import { ServerProcess } from '../support/server-process.js';
 
@@ -25,6 +25,15 @@ afterEach(async () => {
 }, 30_000);
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
+
+/** The room's last seq as stored (read outside any transaction). */
+function lastSeqOf(t: TestApp, roomId: string) {
+  return t.services.database.db
+    .selectFrom('rooms')
+    .select('last_seq')
+    .where('id', '=', roomId)
+    .executeTakeFirstOrThrow();
+}
 
 describe.skipIf(skipReason !== undefined)('the SQLite writer thread', () => {
   it('fails a send in flight when it dies (never a false ack), starts again, and a retry of the same client id stores it once', async () => {
@@ -86,12 +95,7 @@ describe.skipIf(skipReason !== undefined)('the SQLite writer thread', () => {
     cleanup.push(() => t.stop());
     const c = await buildAcceptedAppointment(t);
     const { db, writerThread } = t.services.database;
-    const lastSeq = () =>
-      db
-        .selectFrom('rooms')
-        .select('last_seq')
-        .where('id', '=', c.roomId)
-        .executeTakeFirstOrThrow();
+    const lastSeq = () => lastSeqOf(t, c.roomId);
     const before = await lastSeq();
     const tx = db.transaction().execute(async (trx) => {
       await trx.updateTable('rooms').set({ last_seq: 100 }).where('id', '=', c.roomId).execute();
@@ -124,13 +128,7 @@ describe.skipIf(skipReason !== undefined)('the SQLite writer thread', () => {
     const t = await startMessagingApp({ env: { SQLITE_WRITER_THREAD: 'true' } });
     cleanup.push(() => t.stop());
     const c = await buildAcceptedAppointment(t);
-    const { db } = t.services.database;
-    const lastSeq = () =>
-      db
-        .selectFrom('rooms')
-        .select('last_seq')
-        .where('id', '=', c.roomId)
-        .executeTakeFirstOrThrow();
+    const lastSeq = () => lastSeqOf(t, c.roomId);
     const before = await lastSeq();
     const tx = t.services.store.transaction(async (trx) => {
       trx.pipelineWrites();
