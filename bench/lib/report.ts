@@ -126,13 +126,13 @@ export function markdown(report: Report): string {
       '',
       `## SQLite statements carechat ran in ${s.name} (--sql-stats)`,
       '',
-      '| total | calls | per call | prepares | statement |',
-      '|---|---|---|---|---|',
+      '| total | calls | per call | longest | prepares | statement |',
+      '|---|---|---|---|---|---|',
     );
     for (const q of s.sql!) {
       const total = q.execMs + q.prepareMs;
       lines.push(
-        `| ${total.toFixed(0)} ms | ${q.calls} | ${q.calls ? ((q.execMs / q.calls) * 1000).toFixed(0) : 0} µs | ${q.prepares} | \`${cell(q.sql.slice(0, 160))}\` |`,
+        `| ${total.toFixed(0)} ms | ${q.calls} | ${q.calls ? ((q.execMs / q.calls) * 1000).toFixed(0) : 0} µs | ${(q.maxMs ?? 0).toFixed(1)} ms | ${q.prepares} | \`${cell(q.sql.slice(0, 160))}\` |`,
       );
     }
   }

@@ -12,6 +12,8 @@ export interface SqlStat {
   calls: number;
   /** Time in run/get/all. */
   execMs: number;
+  /** The longest single run/get/all: a statement that waits (on a lock, an fsync) shows here. */
+  maxMs: number;
   prepares: number;
   prepareMs: number;
 }
@@ -33,7 +35,8 @@ const normalize = (sql: string) =>
 function entry(source: string): SqlStat {
   const key = normalize(source);
   let s = stats.get(key);
-  if (!s) stats.set(key, (s = { sql: key, calls: 0, execMs: 0, prepares: 0, prepareMs: 0 }));
+  if (!s)
+    stats.set(key, (s = { sql: key, calls: 0, execMs: 0, maxMs: 0, prepares: 0, prepareMs: 0 }));
   return s;
 }
 
@@ -57,7 +60,9 @@ Database.prototype.prepare = function (this: { source: string }, ...args: unknow
         } finally {
           const x = entry(this.source);
           x.calls++;
-          x.execMs += performance.now() - s;
+          const took = performance.now() - s;
+          x.execMs += took;
+          if (took > x.maxMs) x.maxMs = took;
         }
       };
     }

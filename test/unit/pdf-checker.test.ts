@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { PDFDocument, PDFName, PDFString } from 'pdf-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/domain/errors.js';
@@ -21,6 +22,13 @@ const refusal = (p: Promise<unknown>) =>
     (err: unknown) => (err instanceof AppError ? { code: err.code, title: err.title } : err),
   );
 
+/** The `nice` of each of this process's threads, from /proc (Linux: field 19 of stat). */
+const ownThreadNices = () =>
+  readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+
 describe('the PDF checker (worker thread)', () => {
   const checker = new PdfChecker();
   afterAll(() => checker.close());
@@ -32,6 +40,21 @@ describe('the PDF checker (worker thread)', () => {
     expect(checked.pages).toBe(2);
     expect(checked.bytes.equals(copy)).toBe(true);
   });
+
+  it.runIf(process.platform === 'linux')(
+    "parses at the lowest priority, on the worker's thread alone",
+    async () => {
+      const before = ownThreadNices().filter((n) => n === 19).length;
+      const fresh = new PdfChecker();
+      try {
+        await fresh.check(await pdf());
+        expect(ownThreadNices().filter((n) => n === 19).length).toBe(before + 1);
+        expect(ownThreadNices()).toContain(0);
+      } finally {
+        await fresh.close();
+      }
+    },
+  );
 
   it('refuses a bad PDF exactly as the check on the main thread does', async () => {
     // Active content, and a file that is no PDF at all: both refused, with the same words.

@@ -9,7 +9,8 @@ import { AppError, notFound } from '../errors.js';
 import { closedTitle, roomState, roomSubject } from '../room-lifecycle.js';
 import { detectType, safeName } from './file-kind.js';
 import { open, seal, type KeyRing } from './file-crypto.js';
-import { processImage } from './image.js';
+import type { InputMime } from './image.js';
+import { ImageEncoder } from './image-encoder.js';
 import { PdfChecker } from './pdf-checker.js';
 import { presentAttachment } from './present.js';
 
@@ -43,6 +44,7 @@ export const UNATTACHED_TTL_MS = DAY;
 
 export class AttachmentService {
   private readonly pdfs: PdfChecker;
+  private readonly images: ImageEncoder;
 
   constructor(
     private readonly deps: Deps,
@@ -51,11 +53,12 @@ export class AttachmentService {
     private readonly settings: AttachmentSettings,
   ) {
     this.pdfs = new PdfChecker({ log: deps.log });
+    this.images = new ImageEncoder({ log: deps.log });
   }
 
-  /** Stops the PDF check's worker thread. */
-  close(): Promise<void> {
-    return this.pdfs.close();
+  /** Stops the PDF check's worker thread and the image encoder's process. */
+  async close(): Promise<void> {
+    await Promise.all([this.pdfs.close(), this.images.close()]);
   }
 
   /**
@@ -88,7 +91,8 @@ export class AttachmentService {
     let stored: { bytes: Buffer; contentType: string; name: string; thumbnail?: Buffer };
     let dims: Pick<AttachmentRow, 'width' | 'height' | 'pages'>;
     if (type.kind === 'image') {
-      const image = await processImage(original, type.mime as Parameters<typeof processImage>[1]);
+      // In the encoder's child process, at the lowest priority (image-encoder.ts).
+      const image = await this.images.encode(original, type.mime as InputMime);
       stored = {
         bytes: image.bytes,
         contentType: image.contentType,

@@ -11,7 +11,7 @@ export interface ProcessedImage {
   thumbnail: Buffer;
 }
 
-type InputMime = 'image/jpeg' | 'image/png' | 'image/webp' | 'image/gif' | 'image/heic';
+export type InputMime = 'image/jpeg' | 'image/png' | 'image/webp' | 'image/gif' | 'image/heic';
 
 /** Decoded pixels beyond this are a decompression bomb, not a photo (a 48 MP phone photo is well below). */
 export const MAX_PIXELS = 60_000_000;
@@ -27,34 +27,18 @@ const heicUnsupported = () =>
     'HEIC photos cannot be converted here. On an iPhone choose Settings › Camera › Formats › Most Compatible, or share the photo as JPEG, and send it again.',
   );
 
-// Re-encoding a phone photo takes about a second of a core. Left to sharp's defaults (a
-// libvips thread per core for each image, up to four images at once on libuv's pool),
-// three people uploading photos asked for more cores than a two-core server has, and the
-// event loop that delivers everyone's messages waited its turn: other rooms' p99 went from
-// 39 ms to 492 ms in the benchmark's uploads run. One image at a time on one thread leaves
-// the loop a core. sharp's operation cache is off too: each upload is decoded once.
-sharp.concurrency(1);
+// sharp's operation cache is off: each upload is decoded once. How many images run at
+// once, and at what priority, is the encoder's business (image-encoder.ts): this module
+// runs inside its child process.
 sharp.cache(false);
-let queue: Promise<unknown> = Promise.resolve();
-
-/** Runs re-encodings one after another, in the order they arrive. */
-function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
-  const turn = queue.then(work, work);
-  queue = turn.catch(() => undefined);
-  return turn;
-}
 
 /**
  * Re-encodes with sharp: the pixel count is checked from the header before anything is
  * decoded, the EXIF orientation is applied, and nothing of the original's metadata
  * (EXIF, GPS, XMP, IPTC, ICC) is carried over, since sharp writes none unless asked.
- * Colour is converted to sRGB. HEIC becomes JPEG. One image at a time (above).
+ * Colour is converted to sRGB. HEIC becomes JPEG.
  */
-export function processImage(input: Buffer, mime: InputMime): Promise<ProcessedImage> {
-  return oneAtATime(() => reencode(input, mime));
-}
-
-async function reencode(input: Buffer, mime: InputMime): Promise<ProcessedImage> {
+export async function processImage(input: Buffer, mime: InputMime): Promise<ProcessedImage> {
   const animated = mime === 'image/gif' || mime === 'image/webp';
   const options = { limitInputPixels: MAX_PIXELS, animated, failOn: 'error' as const };
   let meta: sharp.Metadata;

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
+import { IsolatedRunner } from './isolated-runner.js';
 import type { PdfCheckReply } from './pdf-worker.js';
 
 export interface CheckedPdf {
@@ -17,12 +18,6 @@ export interface PdfCheckerOptions {
   log?: Pick<Logger, 'warn'>;
 }
 
-interface Job {
-  bytes: Buffer;
-  resolve: (checked: CheckedPdf) => void;
-  reject: (err: unknown) => void;
-}
-
 const uncheckable = () =>
   new AppError(
     'file_unreadable',
@@ -34,56 +29,34 @@ const uncheckable = () =>
  * synchronous and grows with the number of objects, not the bytes (15 ms for the
  * benchmark's one-image 9 MiB PDF, 70-220 ms for a 150 KB one of 300 text pages, seconds
  * for larger ones), and on the main thread every socket waited for it. One worker, one
- * file at a time: checks never take more than one core from the sockets, and a file
- * that crashes the worker, exhausts its heap or runs past the time limit is refused
- * alone, answered with `file_unreadable`; the next file gets a new worker.
+ * file at a time (isolated-runner.ts): checks never take more than one core from the
+ * sockets, and a file that crashes the worker, exhausts its heap or runs past the time
+ * limit is refused alone, answered with `file_unreadable`; the next file gets a new worker.
  */
-export class PdfChecker {
-  private worker: Worker | undefined;
-  private current: (Job & { timer: NodeJS.Timeout }) | undefined;
-  private readonly queue: Job[] = [];
-  private closed = false;
-
-  constructor(private readonly options: PdfCheckerOptions = {}) {}
+export class PdfChecker extends IsolatedRunner<Worker, Buffer, CheckedPdf> {
+  constructor(private readonly options: PdfCheckerOptions = {}) {
+    super({
+      name: "The PDF check's worker",
+      timeLimitMs: options.timeLimitMs ?? 30_000,
+      refusal: uncheckable,
+      log: options.log,
+    });
+  }
 
   /**
    * Checks the file as `checkPdf` does, refusing it with the same errors. The buffer is
    * transferred to the worker: use the `bytes` that come back.
    */
   check(bytes: Buffer): Promise<CheckedPdf> {
-    if (this.closed) return Promise.reject(new Error('The PDF checker is closed'));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ bytes, resolve, reject });
-      this.next();
-    });
+    return this.enqueue(bytes);
   }
 
-  /** Stops the worker; checks still waiting fail. */
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new Error('The PDF checker is closed'));
-    this.settle((job) => job.reject(new Error('The PDF checker is closed')));
-    const worker = this.worker;
-    this.worker = undefined;
-    await worker?.terminate();
-  }
-
-  private next(): void {
-    if (this.current || this.closed) return;
-    const job = this.queue.shift();
-    if (!job) return;
-    const worker = (this.worker ??= this.start());
-    const timer = setTimeout(() => {
-      this.options.log?.warn('A PDF check ran past its time limit; its worker was stopped');
-      this.settle((j) => j.reject(uncheckable()));
-      this.discard(worker);
-    }, this.options.timeLimitMs ?? 30_000);
-    this.current = { ...job, timer };
-    const own = ownsMemory(job.bytes) ? job.bytes : new Uint8Array(job.bytes);
+  protected dispatch(worker: Worker, bytes: Buffer): void {
+    const own = ownsMemory(bytes) ? bytes : new Uint8Array(bytes);
     worker.postMessage(own, [own.buffer as ArrayBuffer]);
   }
 
-  private start(): Worker {
+  protected start(): Worker {
     const resourceLimits = { maxOldGenerationSizeMb: this.options.maxHeapMb ?? 512 };
     // Under tsx or vitest this module is TypeScript, and so is the worker: tsx's loader is
     // registered inside the thread first (a worker inherits no loader hooks).
@@ -93,46 +66,32 @@ export class PdfChecker {
           { eval: true, resourceLimits },
         )
       : new Worker(new URL('./pdf-worker.js', import.meta.url), { resourceLimits });
-    // A worker waiting for work must not keep the process alive.
-    worker.unref();
+    this.idle(worker);
+    // One file at a time: the answer is the current job's.
     worker.on('message', (reply: PdfCheckReply) => {
-      // A late answer from a worker already given up on belongs to no one.
-      if (this.worker !== worker) return;
       if ('pages' in reply) {
         const bytes = Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.length);
-        this.settle((job) => job.resolve({ pages: reply.pages, bytes }));
+        this.answer(worker, undefined, { value: { pages: reply.pages, bytes } });
       } else if ('refused' in reply) {
-        this.settle((job) => job.reject(new AppError(reply.refused.code, reply.refused.title)));
+        const error = new AppError(reply.refused.code, reply.refused.title);
+        this.answer(worker, undefined, { error });
       } else {
-        this.settle((job) => job.reject(new Error(`The PDF check failed: ${reply.failed}`)));
+        const error = new Error(`The PDF check failed: ${reply.failed}`);
+        this.answer(worker, undefined, { error });
       }
-      this.next();
     });
-    const lost = (why: string) => {
-      if (this.worker !== worker) return;
-      this.worker = undefined;
-      if (this.current) this.options.log?.warn(`The PDF check's worker stopped: ${why}`);
-      this.settle((job) => job.reject(uncheckable()));
-      this.next();
-    };
-    worker.on('error', (err) => lost(err.message));
-    worker.on('exit', (code) => lost(`exit code ${code}`));
+    worker.on('error', (err) => this.lost(worker, err.message));
+    worker.on('exit', (code) => this.lost(worker, `exit code ${code}`));
     return worker;
   }
 
-  private settle(answer: (job: Job) => void): void {
-    const job = this.current;
-    if (!job) return;
-    this.current = undefined;
-    clearTimeout(job.timer);
-    answer(job);
+  protected async stop(worker: Worker): Promise<void> {
+    await worker.terminate();
   }
 
-  /** A worker stopped on purpose: forgotten at once, so the next file gets a new one. */
-  private discard(worker: Worker): void {
-    if (this.worker === worker) this.worker = undefined;
-    void worker.terminate();
-    this.next();
+  /** A worker waiting for work must not keep the process alive. */
+  protected idle(worker: Worker): void {
+    worker.unref();
   }
 }
 

@@ -6,6 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { AppError } from '../errors.js';
 import { checkPdf } from './pdf.js';
+import { lowerPriority } from './priority.js';
 
 export type PdfCheckReply =
   | { pages: number; bytes: Uint8Array }
@@ -14,6 +15,8 @@ export type PdfCheckReply =
 
 const port = parentPort;
 if (!port) throw new Error('pdf-worker.ts runs as a worker thread (see pdf-checker.ts)');
+// Parsing takes what the event loop leaves (priority.ts): this thread only.
+lowerPriority(19, 'thread');
 
 port.on('message', (bytes: Uint8Array) => {
   checkPdf(bytes).then(
