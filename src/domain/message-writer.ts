@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { v7 as timeOrderedUuid } from 'uuid';
 import type { AttachmentRow, MessageRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { AuditEntry } from '../store/audit-repository.js';
@@ -184,7 +184,9 @@ export class MessageWriter {
       for (const a of carried) claimed.add(a!.id);
       room.last_seq += 1;
       const row: MessageRow = {
-        id: randomUUID(),
+        // Time-ordered (UUIDv7, 74 random bits): a batch's ids land side by side at the end
+        // of the primary key's index instead of one page each at random (0010-lean-indexes).
+        id: timeOrderedUuid(),
         room_id: p.roomId,
         seq: room.last_seq,
         sender_id: senderId,

@@ -9,6 +9,7 @@ import { attachments } from './0006-attachments.js';
 import { notifications } from './0007-notifications.js';
 import { push } from './0008-push.js';
 import { attachmentLinks } from './0009-attachment-links.js';
+import { leanIndexes } from './0010-lean-indexes.js';
 
 /**
  * Migrations are code, listed here in order, so they run the same from `tsx` and from
@@ -26,6 +27,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0007-notifications': notifications,
     '0008-push': push,
     '0009-attachment-links': attachmentLinks,
+    '0010-lean-indexes': leanIndexes,
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
