@@ -184,9 +184,12 @@ export function expiredSessionSweep(deps: {
   };
 }
 
-/** Uploads that no message took up within a day are removed, bytes and all. */
+/**
+ * Uploads that no message took up within a day are removed, bytes and all, and so are the
+ * bytes of uploads that never reached their row.
+ */
 export function unattachedUploadSweep(deps: {
-  attachments: { sweepUnattached(): Promise<number> };
+  attachments: { sweepUnattached(): Promise<number>; sweepUnfinished(): Promise<number> };
   log: Logger;
   everyMs?: number;
 }): Job {
@@ -196,6 +199,8 @@ export function unattachedUploadSweep(deps: {
     run: async () => {
       const removed = await deps.attachments.sweepUnattached();
       if (removed > 0) deps.log.info({ removed }, 'unattached uploads removed');
+      const unfinished = await deps.attachments.sweepUnfinished();
+      if (unfinished > 0) deps.log.info({ unfinished }, "unfinished uploads' bytes removed");
     },
   };
 }

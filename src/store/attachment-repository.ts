@@ -53,6 +53,33 @@ export class AttachmentRepository {
       .execute();
   }
 
+  /** Notes keys about to receive bytes, before the bytes are written (0011-blob-intents). */
+  async intendBlobs(keys: readonly string[], at: number): Promise<void> {
+    if (keys.length === 0) return;
+    await this.db
+      .insertInto('blob_intents')
+      .values(keys.map((blob_key) => ({ blob_key, created_at: at })))
+      .execute();
+  }
+
+  /** The keys' bytes are referred to now (or gone): they are no longer anyone's to sweep. */
+  async settleBlobs(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.db.deleteFrom('blob_intents').where('blob_key', 'in', keys).execute();
+  }
+
+  /** Keys noted before `cutoff` and never settled: bytes of uploads that did not finish. */
+  async unsettledBlobsBefore(cutoff: number, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('blob_intents')
+      .select('blob_key')
+      .where('created_at', '<', cutoff)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.blob_key);
+  }
+
   unattachedBefore(cutoff: number, limit: number): Promise<AttachmentRow[]> {
     return this.db
       .selectFrom('attachments')

@@ -22,6 +22,7 @@ export interface DB {
   attachments: AttachmentsTable;
   attachment_chunks: AttachmentChunksTable;
   attachment_links: AttachmentLinksTable;
+  blob_intents: BlobIntentsTable;
   push_subscriptions: PushSubscriptionsTable;
   push_keys: PushKeysTable;
   notification_preferences: NotificationPreferencesTable;
@@ -192,6 +193,12 @@ export interface AttachmentChunksTable {
   blob_key: string;
   idx: number;
   data: Buffer;
+}
+
+/** A file's bytes being written, not yet referred to by a committed row (0011-blob-intents). */
+export interface BlobIntentsTable {
+  blob_key: string;
+  created_at: number;
 }
 
 /** A one-time link to a file on ATTACHMENT_ORIGIN (the token itself is never stored). */

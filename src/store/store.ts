@@ -200,6 +200,7 @@ export class Store {
         'notification_state',
         'notification_preferences',
         'attachment_chunks',
+        'blob_intents',
         'attachments',
         'messages',
         'room_members',

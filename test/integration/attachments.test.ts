@@ -317,6 +317,41 @@ describe('unattached uploads', () => {
   });
 });
 
+describe('unfinished uploads', () => {
+  it("bytes whose upload died before its row are removed after an hour; a finished upload's stay", async () => {
+    const t = await startMessagingApp();
+    try {
+      const chat = await buildAcceptedAppointment(t);
+      const attachments = t.services.store.system().attachments;
+      const finished = (
+        await upload(t, chat.patientClient, chat.roomId, 'a.jpg', 'image/jpeg', await photo())
+      ).json<AttachmentWire>();
+      const finishedRow = await attachments.find(finished.id);
+      // A finished upload leaves nothing to sweep.
+      expect(await attachments.unsettledBlobsBefore(Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+      // What a process that died mid-upload leaves: the key noted, the bytes, and no row.
+      const orphan = randomUUID();
+      await attachments.intendBlobs([orphan], t.clock.now());
+      await t.services.blobs.put(orphan, Buffer.from('half of an upload'));
+
+      manualClock(t).advance(HOUR / 2);
+      await t.jobs.runNow('unattached-upload-sweep');
+      expect(await t.services.blobs.get(orphan)).toBeDefined();
+      manualClock(t).advance(HOUR);
+      expect(await t.jobs.runNow('unattached-upload-sweep')).toBe(true);
+      expect(await t.services.blobs.get(orphan)).toBeUndefined();
+      expect(await attachments.unsettledBlobsBefore(Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+      for (const key of [finishedRow!.blob_key, finishedRow!.thumb_key!]) {
+        expect(await t.services.blobs.get(key)).toBeDefined();
+      }
+      const patient = await t.login(chat.patient.user);
+      expect((await patient.get(finished.url)).statusCode).toBe(200);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('attachments over the WebSocket', () => {
   it('a send with attachmentIds is acknowledged and pushed live with its attachments', async () => {
     const t = await startMessagingApp({ listen: true });

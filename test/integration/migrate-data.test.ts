@@ -78,6 +78,7 @@ const TABLES: [string, string][] = [
   ['attachments', 'id'],
   ['attachment_chunks', 'blob_key'],
   ['attachment_links', 'token_hash'],
+  ['blob_intents', 'blob_key'],
   ['notification_preferences', 'user_id'],
   ['notification_state', 'room_id'],
   // The VAPID key pair travels with the practice, so its browsers' subscriptions still work.

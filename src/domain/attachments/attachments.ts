@@ -41,6 +41,8 @@ export type AttachmentPart = 'file' | 'thumbnail';
 const DAY = 24 * 60 * 60 * 1000;
 /** How long an upload waits for the message that carries it. */
 export const UNATTACHED_TTL_MS = DAY;
+/** An upload still writing its bytes after this long has died: far past any real upload. */
+const UNFINISHED_AFTER_MS = 60 * 60 * 1000;
 
 export class AttachmentService {
   private readonly pdfs: PdfChecker;
@@ -112,9 +114,17 @@ export class AttachmentService {
       envelope ? seal(envelope.dataKey, bytes, `${part}:${id}`) : bytes;
     const blobKey = randomUUID();
     const thumbKey = stored.thumbnail ? randomUUID() : null;
-    await this.storage.put(blobKey, protect(stored.bytes, 'file'));
-    if (thumbKey && stored.thumbnail) {
-      await this.storage.put(thumbKey, protect(stored.thumbnail, 'thumb'));
+    const keys = [blobKey, ...(thumbKey ? [thumbKey] : [])];
+    // Noted first: if this process dies before the row commits, the sweep finds the bytes.
+    await this.deps.store.system().attachments.intendBlobs(keys, now);
+    try {
+      await this.storage.put(blobKey, protect(stored.bytes, 'file'));
+      if (thumbKey && stored.thumbnail) {
+        await this.storage.put(thumbKey, protect(stored.thumbnail, 'thumb'));
+      }
+    } catch (err) {
+      await this.forget(keys);
+      throw err;
     }
     const row: AttachmentRow = {
       id,
@@ -137,6 +147,7 @@ export class AttachmentService {
     try {
       await this.deps.store.transaction(async (tx) => {
         await tx.for(ctx).attachments.insertOwn(row);
+        await tx.system().attachments.settleBlobs(keys);
         await tx.audit.record(
           auditEntry(
             ctx,
@@ -152,7 +163,7 @@ export class AttachmentService {
         );
       });
     } catch (err) {
-      await this.storage.delete([blobKey, ...(thumbKey ? [thumbKey] : [])]).catch(() => undefined);
+      await this.forget(keys);
       throw err;
     }
     return presentAttachment(row);
@@ -198,6 +209,35 @@ export class AttachmentService {
       return { bytes, contentType: 'image/webp', name: thumbnailName(row.name), inline: true };
     }
     return { bytes, contentType: row.content_type, name: row.name, inline: row.kind === 'image' };
+  }
+
+  /** Bytes of an upload that failed: removed now, or else by `sweepUnfinished` later. */
+  private async forget(keys: readonly string[]): Promise<void> {
+    try {
+      await this.storage.delete(keys);
+      await this.deps.store.system().attachments.settleBlobs(keys);
+    } catch {
+      // The intents stay, and the sweep tries again.
+    }
+  }
+
+  /**
+   * Removes the bytes of uploads that never reached their row (the process died between
+   * the two, or the store refused the row and the bytes could not be removed then): keys
+   * noted more than an hour ago and never settled. Returns how many keys it removed.
+   */
+  async sweepUnfinished(): Promise<number> {
+    const cutoff = this.deps.clock.now() - UNFINISHED_AFTER_MS;
+    const attachments = this.deps.store.system().attachments;
+    let removed = 0;
+    for (;;) {
+      const keys = await attachments.unsettledBlobsBefore(cutoff, 200);
+      if (keys.length === 0) return removed;
+      await this.storage.delete(keys);
+      await attachments.settleBlobs(keys);
+      removed += keys.length;
+      if (keys.length < 200) return removed;
+    }
   }
 
   /** Removes uploads no message took up within a day: rows first, then their bytes. */

@@ -10,6 +10,7 @@ import { notifications } from './0007-notifications.js';
 import { push } from './0008-push.js';
 import { attachmentLinks } from './0009-attachment-links.js';
 import { leanIndexes } from './0010-lean-indexes.js';
+import { blobIntents } from './0011-blob-intents.js';
 
 /**
  * Migrations are code, listed here in order, so they run the same from `tsx` and from
@@ -28,6 +29,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0008-push': push,
     '0009-attachment-links': attachmentLinks,
     '0010-lean-indexes': leanIndexes,
+    '0011-blob-intents': blobIntents,
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
