@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
+import { findBrowser } from '../e2e/find-browser.js';
 
 const hidePassword = (url: string) => url.replace(/\/\/[^@/]*@/, '//');
 
@@ -7,7 +8,7 @@ const hidePassword = (url: string) => url.replace(/\/\/[^@/]*@/, '//');
  * Runs once per project (tier) before its tests: says which store and bus the tier
  * covers, so a skipped tier is never silent.
  */
-export default function setup(project: TestProject): void {
+export default async function setup(project: TestProject): Promise<void> {
   const name = project.name || 'default';
   const redis = process.env.TEST_REDIS_URL
     ? hidePassword(process.env.TEST_REDIS_URL)
@@ -15,6 +16,11 @@ export default function setup(project: TestProject): void {
   const pg = process.env.TEST_DATABASE_URL?.startsWith('postgres')
     ? hidePassword(process.env.TEST_DATABASE_URL)
     : undefined;
+  // The Chromium inside @sparticuz/chromium unpacks itself into the temporary folder on
+  // first use, and test files running side by side raced to do it: one launched the file
+  // another was still writing (spawn ETXTBSY). The browser is found, and unpacked when it
+  // is the one, here, once, before any test file starts.
+  await findBrowser().catch(() => undefined);
   if (name === 'postgres') {
     process.stdout.write(
       `carechat tests [postgres]: store ${pg ?? '?'} (a schema per test); redis ${redis}\n`,
